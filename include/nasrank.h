@@ -1,0 +1,17 @@
+/* nasrank — rank neural architectures without training them.  Umbrella header. */
+#ifndef NASRANK_H
+#define NASRANK_H
+
+#include "nasrank/error.h"
+#include "nasrank/rng.h"
+#include "nasrank/paths.h"
+#include "nasrank/encoding.h"
+#include "nasrank/csv.h"
+#include "nasrank/table.h"
+#include "nasrank/stats.h"
+#include "nasrank/data.h"
+#include "nasrank/net.h"
+#include "nasrank/score.h"
+#include "nasrank/outfile.h"
+
+#endif

@@ -1,0 +1,70 @@
+#include <errno.h>
+#include <math.h>
+#include <stdarg.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "cli/cli.h"
+#include "ops/ops.h"
+
+int cli_fail(const nr_error *err)
+{
+    char buf[1024];
+    fprintf(stderr, "nasrank: %s\n", nr_error_format(err, buf, sizeof buf));
+    return CLI_ERR;
+}
+
+int cli_usage(const char *cmd, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    fprintf(stderr, "nasrank%s%s: ", cmd ? " " : "", cmd ? cmd : "");
+    vfprintf(stderr, fmt, ap);
+    va_end(ap);
+    fprintf(stderr, "\nTry 'nasrank %s%s--help'.\n", cmd ? cmd : "", cmd ? " " : "");
+    return CLI_USAGE;
+}
+
+int cli_parse_long(const char *cmd, const char *opt, const char *s, long lo, long hi, long *out)
+{
+    char *end;
+    errno = 0;
+    long v = strtol(s, &end, 10);
+    if (errno || end == s || *end || v < lo || v > hi) {
+        cli_usage(cmd, "%s expects an integer in %ld..%ld, got '%s'", opt, lo, hi, s);
+        return -1;
+    }
+    *out = v;
+    return 0;
+}
+
+int cli_apply_threads(const char *cmd, const char *arg)
+{
+    long n = 1;
+    const char *env = getenv("NASRANK_THREADS");
+    if (arg) {
+        if (cli_parse_long(cmd, "--threads", arg, 1, 256, &n)) return -1;
+    } else if (env && *env) {
+        if (cli_parse_long(cmd, "NASRANK_THREADS", env, 1, 256, &n)) return -1;
+    }
+    nr_threads_set((int)n);
+    return 0;
+}
+
+void cli_fmt_double(char *buf, size_t n, double v)
+{
+    if (isnan(v)) { snprintf(buf, n, "nan"); return; }
+    if (isinf(v)) { snprintf(buf, n, v > 0 ? "inf" : "-inf"); return; }
+    for (int prec = 6; prec <= 17; prec++) { /* shortest that round-trips */
+        snprintf(buf, n, "%.*g", prec, v);
+        if (strtod(buf, NULL) == v) return;
+    }
+}
+
+void cli_json_number(FILE *f, double v)
+{
+    char buf[64];
+    if (!isfinite(v)) { fputs("null", f); return; }
+    cli_fmt_double(buf, sizeof buf, v);
+    fputs(buf, f);
+}

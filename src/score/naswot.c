@@ -1,0 +1,135 @@
+/* NASWOT kernel accumulation: binary codes packed 64 per word, agreement counted as
+ * units - popcount(c_i XOR c_j), exact in int64. */
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "nasrank/score.h"
+
+struct nr_naswot {
+    int B;
+    nr_naswot_variant variant;
+    int64_t *K;          /* (B, B) */
+    uint64_t *codes;     /* (B, words) packed codes of the current activation */
+    size_t words_cap;    /* capacity per image, in words */
+    nr_status failed;    /* first error seen inside the sink (it cannot return one) */
+    char fail_text[160];
+};
+
+nr_status nr_naswot_create(int B, nr_naswot_variant variant, nr_naswot **out, nr_error *err)
+{
+    *out = NULL;
+    if (B < 1 || B > 65536)
+        return nr_error_set(err, NR_ERR_INVALID, NULL, 0, 0, "NASWOT batch size %d out of range", B);
+    nr_naswot *nw = calloc(1, sizeof *nw);
+    if (!nw || !(nw->K = calloc((size_t)B * B, sizeof *nw->K))) {
+        free(nw);
+        return nr_error_set(err, NR_ERR_NOMEM, NULL, 0, 0, "out of memory for a %dx%d kernel", B, B);
+    }
+    nw->B = B;
+    nw->variant = variant;
+    *out = nw;
+    return NR_OK;
+}
+
+void nr_naswot_free(nr_naswot *nw)
+{
+    if (!nw) return;
+    free(nw->K);
+    free(nw->codes);
+    free(nw);
+}
+
+void nr_naswot_reset(nr_naswot *nw)
+{
+    memset(nw->K, 0, (size_t)nw->B * nw->B * sizeof *nw->K);
+    nw->failed = NR_OK;
+    nw->fail_text[0] = '\0';
+}
+
+static void pack_codes(uint64_t *dst, const float *x, size_t units, size_t words)
+{
+    size_t full = units / 64;
+    for (size_t w = 0; w < full; w++) {
+        uint64_t bits = 0;
+        const float *p = x + w * 64;
+        for (int k = 0; k < 64; k++) bits |= (uint64_t)(p[k] > 0.0f) << k;
+        dst[w] = bits;
+    }
+    if (full < words) {
+        uint64_t bits = 0;
+        for (size_t k = full * 64; k < units; k++) bits |= (uint64_t)(x[k] > 0.0f) << (k - full * 64);
+        dst[full] = bits;
+    }
+}
+
+void nr_naswot_sink(void *ctx, const nr_activation *act)
+{
+    nr_naswot *nw = ctx;
+    if (nw->failed) return;
+    int weight = nw->variant == NR_NASWOT_REFERENCE ? act->hooked_modules : act->relu_modules;
+    if (weight <= 0) return;
+    if (act->B != nw->B) {
+        nw->failed = NR_ERR_INVALID;
+        snprintf(nw->fail_text, sizeof nw->fail_text, "activation batch %d != kernel batch %d", act->B, nw->B);
+        return;
+    }
+    size_t units = (size_t)act->C * act->H * act->W;
+    size_t words = (units + 63) / 64;
+    if (words > nw->words_cap) {
+        uint64_t *c = realloc(nw->codes, (size_t)nw->B * words * sizeof *c);
+        if (!c) {
+            nw->failed = NR_ERR_NOMEM;
+            snprintf(nw->fail_text, sizeof nw->fail_text, "out of memory packing %zu units", units);
+            return;
+        }
+        nw->codes = c;
+        nw->words_cap = words;
+    }
+    int B = nw->B;
+    for (int i = 0; i < B; i++) pack_codes(nw->codes + (size_t)i * words, act->x + (size_t)i * units, units, words);
+    /* padding bits are 0 in both codes, so they never count as disagreements */
+    for (int i = 0; i < B; i++) {
+        const uint64_t *ci = nw->codes + (size_t)i * words;
+        nw->K[(size_t)i * B + i] += (int64_t)weight * (int64_t)units;
+        for (int j = i + 1; j < B; j++) {
+            const uint64_t *cj = nw->codes + (size_t)j * words;
+            int64_t ham = 0;
+            for (size_t w = 0; w < words; w++) ham += __builtin_popcountll(ci[w] ^ cj[w]);
+            int64_t agree = (int64_t)weight * ((int64_t)units - ham);
+            nw->K[(size_t)i * B + j] += agree;
+            nw->K[(size_t)j * B + i] += agree;
+        }
+    }
+}
+
+const int64_t *nr_naswot_kernel(const nr_naswot *nw) { return nw->K; }
+
+nr_status nr_naswot_finish(const nr_naswot *nw, nr_naswot_result *out, nr_error *err)
+{
+    if (nw->failed) return nr_error_set(err, nw->failed, NULL, 0, 0, "NASWOT: %s", nw->fail_text);
+    int B = nw->B;
+    double *k = malloc((size_t)B * B * sizeof *k);
+    if (!k) return nr_error_set(err, NR_ERR_NOMEM, NULL, 0, 0, "out of memory for the kernel");
+    for (size_t i = 0; i < (size_t)B * B; i++) k[i] = (double)nw->K[i];
+    nr_status st = nr_logdet(k, B, &out->score, &out->sign, err);
+    free(k);
+    out->n_units = (long long)nw->K[0];
+    return st;
+}
+
+nr_status nr_naswot_score_arch(const nr_arch *arch, const nr_macro_config *cfg, uint64_t seed,
+                               const float *images, int B, nr_naswot_variant variant,
+                               nr_naswot_result *out, nr_error *err)
+{
+    nr_net *net = NULL;
+    nr_naswot *nw = NULL;
+    nr_status st = nr_net_create(arch, cfg, seed, &net, err);
+    if (!st) st = nr_naswot_create(B, variant, &nw, err);
+    if (!st) st = nr_net_forward(net, images, B, NULL, nr_naswot_sink, nw, err);
+    if (!st) st = nr_naswot_finish(nw, out, err);
+    nr_naswot_free(nw);
+    nr_net_free(net);
+    return st;
+}

@@ -1,0 +1,97 @@
+#!/bin/sh
+# CLI smoke tests: exit codes, messages, outputs.  $NASRANK_BIN is the CLI under test.
+# Ends with "N passed, N failed".
+BIN=${NASRANK_BIN:-build/nasrank}
+T=$(mktemp -d)
+trap 'rm -rf "$T"' EXIT
+pass=0
+fail=0
+ok() { pass=$((pass + 1)); }
+bad() { fail=$((fail + 1)); echo "FAIL: $*" >&2; }
+# expect CODE DESCRIPTION -- command...   (stdout -> $T/out, stderr -> $T/err)
+expect() {
+    code=$1; desc=$2; shift 3
+    "$@" >"$T/out" 2>"$T/err"
+    rc=$?
+    if [ $rc -eq "$code" ]; then ok; else bad "$desc: exit $rc, wanted $code; stderr: $(head -c 300 "$T/err")"; fi
+}
+has() { # has FILE PATTERN DESCRIPTION
+    if grep -q -- "$2" "$1"; then ok; else bad "$3: '$2' not in $1: $(head -c 300 "$1")"; fi
+}
+
+expect 0 "help" -- "$BIN" --help
+has "$T/out" "usage: nasrank" "help text"
+expect 0 "version" -- "$BIN" --version
+expect 2 "no command" -- "$BIN"
+expect 2 "unknown command" -- "$BIN" frobnicate
+has "$T/err" "unknown command 'frobnicate'" "unknown command message"
+for c in score correlate query; do
+    expect 0 "$c --help" -- "$BIN" $c --help
+    has "$T/out" "usage: nasrank $c" "$c help text"
+done
+
+# query
+expect 0 "query 9930" -- "$BIN" query 9930
+has "$T/out" "cifar10_test_acc  *94.36" "query 9930 cifar10 test"
+expect 0 "query by string" -- "$BIN" query '|nor_conv_3x3~0|+|nor_conv_3x3~0|nor_conv_3x3~1|+|skip_connect~0|nor_conv_3x3~1|nor_conv_1x1~2|' --json
+has "$T/out" '"index": 6111' "query by string finds 6111"
+expect 1 "query bad index" -- "$BIN" query 15625
+expect 1 "query bad arch" -- "$BIN" query '|nor_conv_3x3~0|+|bogus~0|'
+has "$T/err" "nasrank: <arch>:1:19: unknown op" "query bad arch message"
+expect 2 "query no arg" -- "$BIN" query
+expect 2 "query bad dataset" -- "$BIN" query 1 --dataset mnist
+
+# correlate: the table's own cifar10-valid column vs cifar10 test is a known tau
+awk -F, 'NR==1{print "index,valid"} NR>1{print $1","$3}' "$("$BIN" query 0 >/dev/null 2>&1; echo "${NASRANK_DATA:-../shared/datasets}")/nb201/nb201_200ep.csv" >"$T/valid.csv" 2>/dev/null
+if [ -s "$T/valid.csv" ]; then
+    expect 0 "correlate valid vs test" -- "$BIN" correlate "$T/valid.csv" --json
+    # tau-b of cifar10_valid_acc vs cifar10_test_acc over all 15,625 rows, computed by an
+    # O(n^2) pair count in plain Python (independent of nasrank): 0.8936...
+    has "$T/out" '"n": 15625' "correlate n"
+    has "$T/out" '"kendall": 0\.8936' "correlate kendall"
+fi
+printf 'arch,score\nnot-an-arch,1\nalso-bad,2\n' >"$T/badarch.csv"
+expect 1 "correlate bad arch" -- "$BIN" correlate "$T/badarch.csv"
+has "$T/err" "badarch.csv:2:1:" "correlate error location"
+expect 1 "correlate missing file" -- "$BIN" correlate "$T/nope.csv"
+
+# score
+printf 'arch,note\n|nor_conv_3x3~0|+|nor_conv_3x3~0|skip_connect~1|+|nor_conv_1x1~0|nor_conv_3x3~1|none~2|,a\n|none~0|+|none~0|none~1|+|none~0|none~1|none~2|,"dead, all none"\n|nor_conv_3x3~0|+|nor_conv_3x3~0|skip_connect~1|+|nor_conv_1x1~0|nor_conv_3x3~1|none~2|,dup\n' >"$T/in.csv"
+expect 0 "score small" -- "$BIN" score "$T/in.csv" --batch 8 -o "$T/s1.csv"
+has "$T/s1.csv" '^arch,note,naswot,params,flops,seconds$' "score header"
+has "$T/s1.csv" '"dead, all none",-inf,73306,' "score keeps quoted cells, -inf for dead arch"
+[ "$(cut -d, -f3 "$T/s1.csv" | sed -n 2p)" = "$(cut -d, -f3 "$T/s1.csv" | sed -n 4p)" ] && ok || bad "duplicate archs share a score"
+[ ! -e "$T/s1.csv.partial" ] && ok || bad "partial file removed after success"
+expect 0 "score --no-timing" -- "$BIN" score "$T/in.csv" --batch 8 --no-timing -o "$T/s2.csv"
+expect 0 "score --no-timing again, 2 threads" -- "$BIN" score "$T/in.csv" --batch 8 --no-timing --threads 2 -o "$T/s3.csv"
+cmp -s "$T/s2.csv" "$T/s3.csv" && ok || bad "byte-identical output across runs and thread counts"
+printf 'arch\n|nor_conv_3x3~0|+|nor_conv_3x3~0|skip_connect~1|+|nor_conv_1x1~0|nor_conv_3x3~1|none~2|\n|nor_conv_3x3~0|+|nor_conv_9x9~0|skip_connect~1|+|nor_conv_1x1~0|nor_conv_3x3~1|none~2|\n' >"$T/bad.csv"
+expect 1 "score bad row" -- "$BIN" score "$T/bad.csv" --batch 8 -o "$T/bad_out.csv"
+has "$T/err" "bad.csv:3:19: unknown op" "score bad row location"
+[ ! -e "$T/bad_out.csv" ] && ok || bad "no output after a failed run"
+expect 0 "score --keep-going" -- "$BIN" score "$T/bad.csv" --batch 8 --keep-going -o "$T/kg.csv"
+has "$T/kg.csv" 'unknown op' "keep-going error column"
+expect 2 "score --resume without -o" -- "$BIN" score "$T/in.csv" --resume
+expect 2 "score bad batch" -- "$BIN" score "$T/in.csv" --batch 1
+# resume: kill -9 a run mid-way, resume, compare with an uninterrupted run (byte for byte)
+ARCHS=${NASRANK_SOURCE:-.}/datasets/examples/archs30.csv
+if [ -f "$ARCHS" ]; then
+    "$BIN" score "$ARCHS" --batch 8 --no-timing -o "$T/full.csv" 2>/dev/null
+    "$BIN" score "$ARCHS" --batch 8 --no-timing -o "$T/killed.csv" 2>/dev/null &
+    pid=$!
+    n=0
+    while [ "$n" -lt 6 ] && kill -0 $pid 2>/dev/null; do
+        n=$( (wc -l <"$T/killed.csv.partial") 2>/dev/null || echo 0)
+    done
+    kill -9 $pid 2>/dev/null
+    wait $pid 2>/dev/null
+    if [ ! -e "$T/killed.csv" ]; then ok; else bad "killed run left no final output"; fi
+    expect 0 "score --resume" -- "$BIN" score "$ARCHS" --batch 8 --no-timing --resume -o "$T/killed.csv"
+    has "$T/err" "resuming with" "resume message"
+    cmp -s "$T/full.csv" "$T/killed.csv" && ok || bad "resumed output identical to an uninterrupted run"
+    printf '# nasrank score partial v1 seed=99 batch=8 dataset=cifar10 variant=reference images=x\n' >"$T/other.csv.partial"
+    expect 1 "resume with other settings" -- "$BIN" score "$ARCHS" --batch 8 --resume -o "$T/other.csv"
+    has "$T/err" "other settings" "resume settings mismatch message"
+fi
+echo "$pass passed, $fail failed"
+[ $fail -eq 0 ]
