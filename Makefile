@@ -22,7 +22,9 @@ endif
 CPPFLAGS += -Iinclude -Isrc -I/usr/include/x86_64-linux-gnu -D_POSIX_C_SOURCE=200809L \
             -DNR_VERSION=\"$(VERSION)\" -DNR_SOURCE_DIR=\"$(CURDIR)\" -MMD -MP
 CFLAGS  += -std=c11 -Wall -Wextra -Wpedantic -Werror=implicit-function-declaration $(OPT)
-LDLIBS  += -ljansson -lcsv -llapacke -lblis -lm -lpthread
+CAIRO_CFLAGS := $(shell pkg-config --cflags cairo 2>/dev/null)
+CPPFLAGS += $(CAIRO_CFLAGS)
+LDLIBS  += -ljansson -lcsv -llapacke -lblis -lcairo -lm -lpthread
 LDFLAGS += $(LDSAN)
 
 LIB_SRC   := $(shell find src -name '*.c' -not -path 'src/cli/*' | sort)
@@ -69,7 +71,7 @@ bench: benches
 	@for b in $(BENCH_BIN); do echo "# $$b" >&2; $$b $(BENCH_ARGS) || exit 1; done
 
 # Debian packages; idempotent and quiet when everything is present.
-DEB_PKGS := gcc make pkg-config libblis-dev liblapacke-dev libcsv-dev libjansson-dev
+DEB_PKGS := gcc make pkg-config libblis-dev liblapacke-dev libcsv-dev libjansson-dev libcairo2-dev
 deps:
 	@missing=$$(for p in $(DEB_PKGS); do dpkg-query -W -f='$${Status}\n' $$p 2>/dev/null | grep -q '^install ok installed' || echo $$p; done); \
 	if [ -n "$$missing" ]; then \

@@ -12,6 +12,9 @@ enum { CLI_OK = 0, CLI_ERR = 1, CLI_USAGE = 2 };
 int cmd_query(int argc, char **argv);
 int cmd_correlate(int argc, char **argv);
 int cmd_score(int argc, char **argv);
+int cmd_train(int argc, char **argv);  /* cmd_train.c */
+int cmd_rank(int argc, char **argv);   /* cmd_rank.c */
+int cmd_search(int argc, char **argv); /* cmd_search.c */
 
 /* Print "nasrank: FILE:LINE:COL: text" for err; returns CLI_ERR. */
 int cli_fail(const nr_error *err);

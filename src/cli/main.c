@@ -12,6 +12,9 @@ static const struct {
     {"score", cmd_score, "score architectures with NASWOT (CSV in, CSV/JSON out)"},
     {"correlate", cmd_correlate, "rank correlations of score columns vs ground truth"},
     {"query", cmd_query, "ground truth of one architecture from the NAS-Bench-201 table"},
+    {"train", cmd_train, "fit a graph predictor (comparator / relativistic) on table labels"},
+    {"rank", cmd_rank, "rank a CSV of architectures with a trained predictor"},
+    {"search", cmd_search, "run a search strategy against NAS-Bench-201, paper-style table"},
 };
 
 static void usage(FILE *f)

@@ -17,6 +17,9 @@
  */
 #include <stdint.h>
 #include <string.h>
+#ifdef __AVX512F__
+#include <immintrin.h>
+#endif
 
 #include "ops/ops.h"
 
@@ -153,6 +156,84 @@ static void pack_panel(const conv_job *J, float *restrict bp, long ldb, const fl
     }
 }
 
+#ifdef __AVX512F__
+/* Stride-1 gather, AVX-512.  The panel's 16-column vectors split into segments that lie in
+ * one output row; for each tap (kh, kw) a segment is one masked load of its in-bounds
+ * pixels (count mask) placed into its lanes (expand mask; zero lanes = padding).  The
+ * table depends on (kh, kw) only, so it is built once per panel and reused for every ci. */
+typedef struct seg_tap {
+    int off;                    /* offset in the input plane; -1: the row is padding */
+    __mmask16 cmask, emask;     /* elements to load; lanes they go to */
+} seg_tap;
+
+#define MAX_TAPS 49 /* k <= 7; larger kernels take the generic path */
+
+static void pack_panel_s1(const conv_job *J, float *restrict bp, long ldb, const float *img,
+                          int j0, int n, int p0, int kcb)
+{
+    int nvec = (n + 15) / 16, k = J->k, kk = k * k, H = J->H, W = J->W, pad = J->pad;
+    int vstart[4], nseg = 0;
+    struct {
+        int ho, wo, o, len;
+    } seg[NR_UKR_NR];
+    for (int v = 0; v < nvec; v++) {
+        vstart[v] = nseg;
+        int jend = j0 + 16 * v + 16 < j0 + n ? j0 + 16 * v + 16 : j0 + n;
+        for (int j = j0 + 16 * v; j < jend;) {
+            int ho = j / J->Wo, wo = j - ho * J->Wo;
+            int len = J->Wo - wo < jend - j ? J->Wo - wo : jend - j;
+            seg[nseg].ho = ho;
+            seg[nseg].wo = wo;
+            seg[nseg].o = j - (j0 + 16 * v);
+            seg[nseg].len = len;
+            nseg++;
+            j += len;
+        }
+    }
+    vstart[nvec] = nseg;
+    seg_tap tab[MAX_TAPS * NR_UKR_NR];
+    for (int r = 0; r < kk; r++) {
+        int kh = r / k, kw = r % k;
+        for (int q = 0; q < nseg; q++) {
+            seg_tap *e = &tab[r * nseg + q];
+            int hi = seg[q].ho - pad + kh, wi0 = seg[q].wo - pad + kw, len = seg[q].len;
+            int lo = wi0 < 0 ? -wi0 : 0, hi_t = W - wi0 < len ? W - wi0 : len;
+            if (hi < 0 || hi >= H || hi_t <= lo) {
+                e->off = -1;
+                e->cmask = e->emask = 0;
+                continue;
+            }
+            e->off = hi * W + wi0 + lo;
+            e->cmask = (__mmask16)((1u << (hi_t - lo)) - 1u);
+            e->emask = (__mmask16)(((1u << (hi_t - lo)) - 1u) << (seg[q].o + lo));
+        }
+    }
+    const __m512 zero = _mm512_setzero_ps();
+    size_t plane_sz = (size_t)H * W;
+    int ci = p0 / kk, r = p0 % kk;
+    for (int pp = 0; pp < kcb; pp++) {
+        const float *plane = img + (size_t)ci * plane_sz;
+        const seg_tap *e = &tab[r * nseg];
+        float *row = bp + (long)pp * ldb;
+        for (int v = 0; v < nvec; v++) {
+            __m512 x = zero;
+            for (int q = vstart[v]; q < vstart[v + 1]; q++) {
+                if (e[q].off < 0) continue;
+                __m512 y = _mm512_maskz_loadu_ps(e[q].cmask, plane + e[q].off);
+                x = e[q].emask == e[q].cmask ? _mm512_mask_mov_ps(x, e[q].cmask, y)
+                                             : _mm512_mask_expand_ps(x, e[q].emask, y);
+            }
+            if (J->relu) x = _mm512_max_ps(zero, x); /* max(0, NaN) = NaN */
+            _mm512_store_ps(row + 16 * v, x);
+        }
+        if (++r == kk) {
+            r = 0;
+            ci++;
+        }
+    }
+}
+#endif
+
 static void conv_task(void *ctx, long task, int tid)
 {
     const conv_job *J = ctx;
@@ -175,7 +256,12 @@ static void conv_task(void *ctx, long task, int tid)
     long ldb = (n + 15) / 16 * 16;
     for (int p0 = 0; p0 < K; p0 += CONV_KC) {
         int kcb = K - p0 < CONV_KC ? K - p0 : CONV_KC;
-        pack_panel(J, bp, ldb, img, j0, n, p0, kcb);
+#ifdef __AVX512F__
+        if (J->stride == 1 && J->k * J->k <= MAX_TAPS)
+            pack_panel_s1(J, bp, ldb, img, j0, n, p0, kcb);
+        else
+#endif
+            pack_panel(J, bp, ldb, img, j0, n, p0, kcb);
         for (int i0 = 0; i0 < J->Cout; i0 += NR_UKR_MR) {
             int m = J->Cout - i0 < NR_UKR_MR ? J->Cout - i0 : NR_UKR_MR;
             J->ukr(m, n, kcb, J->w + (size_t)i0 * K + p0, K, 1, bp, ldb,
