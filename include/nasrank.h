@@ -13,5 +13,8 @@
 #include "nasrank/net.h"
 #include "nasrank/score.h"
 #include "nasrank/outfile.h"
+#include "nasrank/predictor.h"
+#include "nasrank/search.h"
+#include "nasrank/plot.h"
 
 #endif

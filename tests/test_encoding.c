@@ -207,7 +207,7 @@ static void test_parse_errors(void)
         CHECK(strcmp(e.source, "f.csv") == 0 && e.line == 7 && e.column == 31 + 40);
         nr_error_clear(&e);
         CHECK(nr_arch_parse("|bad~0|", &a, &e) == NR_ERR_PARSE);
-        CHECK(strcmp(e.source, "<arch>") == 0 && e.line == 0 && e.column == 2);
+        CHECK(strcmp(e.source, "<arch>") == 0 && e.line == 1 && e.column == 2);
 
         static const char withnul[] = "|none~0|+|none~0|none~1|\0|none~0|none~1|none~2|";
         nr_error_clear(&e);

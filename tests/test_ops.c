@@ -1,6 +1,7 @@
 /* Tests for src/ops: every kernel against a naive reference written plainly here (double
  * accumulation), on random shapes; plus determinism and thread-count independence. */
 #include <math.h>
+#include <stdatomic.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
@@ -144,9 +145,72 @@ static void test_gemm(void)
     }
 }
 
+/* ---------------------------------------------------------------- micro-kernel */
+
+/* One call of a micro-kernel on random data; every B addressing mode, strided C, beta. */
+static void ukr_case(nr_ukr_fn f, int m, int n, long k, int use_boff, int cs_c, float beta)
+{
+    long a_rs = k + 3, ldb = 53;
+    float *a = fmalloc((size_t)m * a_rs), *b = fmalloc((size_t)(k + 2) * ldb);
+    int *boff = malloc((size_t)(k > 0 ? k : 1) * sizeof(int));
+    long rs_c = cs_c == 1 ? 50 : 1, csc = cs_c == 1 ? 1 : 9; /* column-major C when cs_c != 1 */
+    float *c = fmalloc((size_t)9 * 50 + 8 * 9 + 64), *c0 = fmalloc((size_t)9 * 50 + 8 * 9 + 64);
+    double *r = malloc((size_t)m * n * sizeof(double) + 8);
+    size_t nc = (size_t)9 * 50 + 8 * 9 + 64;
+    fill(a, (size_t)m * a_rs, -1, 1);
+    fill(b, (size_t)(k + 2) * ldb, -1, 1);
+    fill(c0, nc, -1, 1);
+    for (long p = 0; p < k; p++) boff[p] = (int)((k - 1 - p) * ldb + 1); /* rows reversed */
+    memcpy(c, c0, nc * sizeof(float));
+    for (int i = 0; i < m; i++)
+        for (int j = 0; j < n; j++) {
+            double acc = 0;
+            for (long p = 0; p < k; p++)
+                acc += (double)a[i * a_rs + p] *
+                       (use_boff ? b[boff[p] + j] : b[p * ldb + j]);
+            r[i * n + j] = 1.5 * acc + beta * c0[i * rs_c + j * csc];
+        }
+    f(m, n, k, a, a_rs, 1, b, ldb, use_boff ? boff : NULL, c, rs_c, csc, 1.5f, beta);
+    double err = 0, scale = 1e-30;
+    int outside_ok = 1;
+    for (size_t q = 0; q < nc; q++) {
+        long i = cs_c == 1 ? (long)q / rs_c : (long)q % csc;
+        long j = cs_c == 1 ? (long)q % rs_c : (long)q / csc;
+        if (i < m && j < n) {
+            double d = fabs(c[q] - r[i * n + j]);
+            if (!(d <= err)) err = d;
+            if (fabs(r[i * n + j]) > scale) scale = fabs(r[i * n + j]);
+        } else if (!same_bits(&c[q], &c0[q], 1))
+            outside_ok = 0;
+    }
+    CHECK_MSG(err / scale < 1e-5 && outside_ok,
+              "ukr m=%d n=%d k=%ld boff=%d cs_c=%d: %g, outside %d", m, n, k, use_boff, cs_c,
+              err / scale, outside_ok);
+    free(a);
+    free(b);
+    free(boff);
+    free(c);
+    free(c0);
+    free(r);
+}
+
+static void test_ukernel(void)
+{
+    TEST("micro-kernels (AVX-512 when present, and portable): edges, offsets, strided C")
+    {
+        nr_ukr_fn fs[2] = {nr_ukr_get(), nr_ukr_get_portable()};
+        const int mn[][2] = {{8, 48}, {1, 1}, {8, 16}, {3, 17}, {7, 32}, {8, 33}, {5, 47}};
+        for (int fi = 0; fi < 2; fi++)
+            for (size_t t = 0; t < sizeof mn / sizeof mn[0]; t++)
+                for (int mode = 0; mode < 4; mode++)
+                    ukr_case(fs[fi], mn[t][0], mn[t][1], t == 1 ? 0 : 37 + (long)t, mode & 1,
+                             mode & 2 ? 9 : 1, mode == 3 ? 0.0f : 0.5f);
+    }
+}
+
 /* ---------------------------------------------------------------- conv */
 
-static int odim(int H, int k, int s, int p) { return (H + 2 * p - k) / s + 1; }
+static int odim(int H, int k, int s, int p) { return H + 2 * p < k ? 0 : (H + 2 * p - k) / s + 1; }
 
 /* The direct 7-loop convolution in double; relu applies max(0, x) to the input first. */
 static void ref_conv(double *out, const float *in, const float *w, int B, int Cin, int H, int W,
@@ -171,7 +235,7 @@ static void ref_conv(double *out, const float *in, const float *w, int B, int Ci
                 }
 }
 
-/* Runs every strategy on one shape; returns the number of failures. */
+/* Runs every strategy on one shape. */
 static void conv_case(int B, int Cin, int H, int W, int Cout, int k, int s, int pad)
 {
     int Ho = odim(H, k, s, pad), Wo = odim(W, k, s, pad);
@@ -187,18 +251,25 @@ static void conv_case(int B, int Cin, int H, int W, int Cout, int k, int s, int 
     size_t nws = nr_conv2d_workspace(B, Cin, H, W, k, s, pad);
     float *wsb = fmalloc(nws + 1), *ws = wsb + 1;
 
-    ref_conv(ref, in, w, B, Cin, H, W, Cout, k, s, pad, 0);
-    fill(out, nout, 1e30f, 1e30f);
-    nr_conv2d_forward(out, in, w, B, Cin, H, W, Cout, k, s, pad, ws);
-    double e = rel_err(out, ref, nout);
-    CHECK_MSG(e < 1e-5, "conv B=%d Cin=%d %dx%d Cout=%d k=%d s=%d pad=%d: rel err %g", B, Cin, H,
-              W, Cout, k, s, pad, e);
+    /* strategy 0: automatic (direct / implicit / panels), 1: panels, 2: implicit */
+    double e;
+    for (int st = 0; st <= 2; st++) {
+        nr_conv2d_set_strategy(st);
+        ref_conv(ref, in, w, B, Cin, H, W, Cout, k, s, pad, 0);
+        fill(out, nout, 1e30f, 1e30f);
+        nr_conv2d_forward(out, in, w, B, Cin, H, W, Cout, k, s, pad, ws);
+        e = rel_err(out, ref, nout);
+        CHECK_MSG(e < 1e-5, "conv[%d] B=%d Cin=%d %dx%d Cout=%d k=%d s=%d pad=%d: rel err %g", st,
+                  B, Cin, H, W, Cout, k, s, pad, e);
 
-    ref_conv(ref, in, w, B, Cin, H, W, Cout, k, s, pad, 1);
-    nr_relu_conv2d_forward(out, in, w, B, Cin, H, W, Cout, k, s, pad, ws);
-    e = rel_err(out, ref, nout);
-    CHECK_MSG(e < 1e-5, "relu-conv B=%d Cin=%d %dx%d Cout=%d k=%d s=%d pad=%d: rel err %g", B,
-              Cin, H, W, Cout, k, s, pad, e);
+        ref_conv(ref, in, w, B, Cin, H, W, Cout, k, s, pad, 1);
+        fill(out, nout, 1e30f, 1e30f);
+        nr_relu_conv2d_forward(out, in, w, B, Cin, H, W, Cout, k, s, pad, ws);
+        e = rel_err(out, ref, nout);
+        CHECK_MSG(e < 1e-5, "relu-conv[%d] B=%d Cin=%d %dx%d Cout=%d k=%d s=%d pad=%d: %g", st, B,
+                  Cin, H, W, Cout, k, s, pad, e);
+    }
+    nr_conv2d_set_strategy(0);
     free(wsb);
 
     ref_conv(ref, in, w, B, Cin, H, W, Cout, k, s, pad, 0);
@@ -264,12 +335,26 @@ static void test_conv(void)
         conv_case(1, 300, 3, 3, 7, 1, 1, 0); /* K > one gather block */
         conv_case(1, 40, 5, 6, 3, 3, 1, 1);  /* K = 360: two gather blocks */
         conv_case(2, 3, 7, 50, 2, 3, 1, 1);  /* one row spans two panels */
+        conv_case(2, 4, 11, 10, 6, 3, 3, 1); /* stride 3: nine phase images */
+        conv_case(1, 2, 12, 13, 5, 5, 2, 2); /* 5x5 stride 2 pad 2 */
+        conv_case(1, 3, 6, 6, 4, 7, 1, 3);   /* 7x7: the largest tap table */
+        conv_case(1, 2, 9, 9, 3, 9, 1, 4);   /* 9x9: gathered without the tap table */
+        conv_case(2, 16, 33, 64, 8, 3, 2, 1); /* long rows: vector phase split */
+    }
+    TEST("conv: a kernel larger than the padded image writes nothing")
+    {
+        float in[2 * 4] = {1, 2, 3, 4, 5, 6, 7, 8}, w[9 * 2], out[1] = {42.0f};
+        float *ws = fmalloc(nr_conv2d_workspace(1, 2, 2, 2, 3, 2, 0));
+        fill(w, 18, -1, 1);
+        nr_conv2d_forward(out, in, w, 1, 2, 2, 2, 1, 3, 2, 0, ws);
+        CHECK(out[0] == 42.0f);
+        free(ws);
     }
     TEST("conv: random shapes")
     {
         for (int r = 0; r < 40; r++) {
             int k = rnd(0, 2) == 0 ? 1 : 3;
-            conv_case(rnd(1, 3), rnd(1, 20), rnd(1, 19), rnd(1, 19), rnd(1, 40), k, rnd(1, 2),
+            conv_case(rnd(1, 3), rnd(1, 20), rnd(1, 19), rnd(1, 40), rnd(1, 40), k, rnd(1, 2),
                       rnd(0, 1));
         }
     }
@@ -496,13 +581,13 @@ static void test_linear(void)
 /* A stage-1-like block (relu -> conv -> bn -> pool -> add) plus a GEMM; out gets everything. */
 typedef struct chain {
     int B, C, H;
-    float *x, *w1, *w3, *g, *b, *A, *Bm;
+    float *x, *w1, *w3, *w3s2, *g, *b, *A, *Bm;
 } chain;
 
 static size_t chain_out_size(const chain *c)
 {
     size_t T = (size_t)c->B * c->C * c->H * c->H;
-    return 4 * T + 96 * 80;
+    return 4 * T + 96 * 80 + T / 2;
 }
 
 static void chain_run(const chain *c, float *out)
@@ -511,6 +596,7 @@ static void chain_run(const chain *c, float *out)
     size_t T = (size_t)B * C * H * H;
     float *ws = fmalloc(nr_conv2d_workspace(B, C, H, H, 3, 1, 1));
     float *r = out, *y3 = out + T, *y1 = out + 2 * T, *p = out + 3 * T, *gm = out + 4 * T;
+    float *y2 = gm + 96 * 80; /* (B, 2C, H/2, H/2): the ResNet block's stride-2 conv */
     nr_relu_forward(r, c->x, T);
     nr_conv2d_forward(y3, r, c->w3, B, C, H, H, C, 3, 1, 1, ws);
     nr_batchnorm_forward(y3, NULL, NULL, y3, c->g, c->b, B, C, H * H, 1e-5f);
@@ -518,16 +604,20 @@ static void chain_run(const chain *c, float *out)
     nr_avgpool3x3_forward(p, c->x, B, C, H, H);
     nr_add_inplace(p, y3, T);
     nr_sgemm(0, 1, 96, 80, 300, 1.0f, c->A, 300, c->Bm, 300, 0.0f, gm, 80);
+    float *ws2 = fmalloc(nr_conv2d_workspace(B, C, H, H, 3, 2, 1));
+    nr_relu_conv2d_forward(y2, c->x, c->w3s2, B, C, H, H, 2 * C, 3, 2, 1, ws2);
+    free(ws2);
     free(ws);
 }
 
 static void test_determinism(void)
 {
-    chain c = {8, 16, 32, NULL, NULL, NULL, NULL, NULL, NULL, NULL};
+    chain c = {8, 16, 32, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL};
     size_t T = (size_t)c.B * c.C * c.H * c.H;
     c.x = fmalloc(T);
     c.w1 = fmalloc((size_t)c.C * c.C);
     c.w3 = fmalloc((size_t)c.C * c.C * 9);
+    c.w3s2 = fmalloc((size_t)c.C * c.C * 18);
     c.g = fmalloc(c.C);
     c.b = fmalloc(c.C);
     c.A = fmalloc(96 * 300);
@@ -535,36 +625,43 @@ static void test_determinism(void)
     fill(c.x, T, -1, 1);
     fill(c.w1, (size_t)c.C * c.C, -0.25f, 0.25f);
     fill(c.w3, (size_t)c.C * c.C * 9, -0.1f, 0.1f);
+    fill(c.w3s2, (size_t)c.C * c.C * 18, -0.1f, 0.1f);
     fill(c.g, c.C, 0.5f, 1.5f);
     fill(c.b, c.C, -1, 1);
     fill(c.A, 96 * 300, -1, 1);
     fill(c.Bm, 80 * 300, -1, 1);
     size_t n = chain_out_size(&c);
     float *o1 = fmalloc(n), *o2 = fmalloc(n), *o3 = fmalloc(n);
-    TEST("determinism: two runs are bit-identical")
-    {
-        nr_threads_set(1);
-        chain_run(&c, o1);
-        chain_run(&c, o2);
-        CHECK(same_bits(o1, o2, n));
-    }
-    TEST("thread-count independence: 1 vs 2 threads")
-    {
-        nr_threads_set(2);
-        CHECK(nr_threads_get() == 2);
-        chain_run(&c, o3);
-        double e = 0, s = 0;
-        for (size_t i = 0; i < n; i++) {
-            double d = fabs((double)o3[i] - o1[i]);
-            if (!(d <= e)) e = d;
-            if (fabs(o1[i]) > s) s = fabs(o1[i]);
+    /* conv strategy 0: automatic (direct / implicit), 1: gathered panels */
+    for (int st = 0; st <= 1; st++) {
+        nr_conv2d_set_strategy(st);
+        TEST("determinism: two runs are bit-identical")
+        {
+            nr_threads_set(1);
+            chain_run(&c, o1);
+            chain_run(&c, o2);
+            CHECK_MSG(same_bits(o1, o2, n), "conv strategy %d", st);
         }
-        CHECK_MSG(e <= 1e-5 * s, "max diff %g (scale %g)", e, s);
-        CHECK(same_bits(o1, o3, n)); /* in fact bit-identical: fixed summation orders */
-        chain_run(&c, o2);
-        CHECK(same_bits(o3, o2, n));
-        nr_threads_set(1);
+        TEST("thread-count independence: 1 vs 2 threads")
+        {
+            nr_threads_set(2);
+            CHECK(nr_threads_get() == 2);
+            chain_run(&c, o3);
+            double e = 0, s = 0;
+            for (size_t i = 0; i < n; i++) {
+                double d = fabs((double)o3[i] - o1[i]);
+                if (!(d <= e)) e = d;
+                if (fabs(o1[i]) > s) s = fabs(o1[i]);
+            }
+            CHECK_MSG(e <= 1e-5 * s, "conv strategy %d: max diff %g (scale %g)", st, e, s);
+            /* in fact bit-identical: every sum runs in a fixed order */
+            CHECK_MSG(same_bits(o1, o3, n), "conv strategy %d", st);
+            chain_run(&c, o2);
+            CHECK_MSG(same_bits(o3, o2, n), "conv strategy %d", st);
+            nr_threads_set(1);
+        }
     }
+    nr_conv2d_set_strategy(0);
     TEST("nr_threads_set clamps")
     {
         nr_threads_set(0);
@@ -579,18 +676,19 @@ static void test_determinism(void)
     free(c.x);
     free(c.w1);
     free(c.w3);
+    free(c.w3s2);
     free(c.g);
     free(c.b);
     free(c.A);
     free(c.Bm);
 }
 
-static volatile long g_count;
+static atomic_long g_count;
 static void count_task(void *ctx, long t, int tid)
 {
     (void)ctx;
     (void)tid;
-    __atomic_add_fetch(&g_count, t + 1, __ATOMIC_RELAXED);
+    atomic_fetch_add(&g_count, t + 1);
 }
 
 static void test_pool_runs_every_task(void)
@@ -599,9 +697,9 @@ static void test_pool_runs_every_task(void)
     {
         nr_threads_set(2);
         for (long n = 0; n < 50; n += 7) {
-            g_count = 0;
+            atomic_store(&g_count, 0);
             nr_parallel_for(n, count_task, NULL);
-            CHECK(g_count == n * (n + 1) / 2);
+            CHECK(atomic_load(&g_count) == n * (n + 1) / 2);
         }
         nr_threads_set(1);
     }
@@ -612,6 +710,7 @@ int main(void)
     g_rng = nr_rng_seeded(20240601);
     printf("sgemm kernel: %s, micro-kernel %s\n", nr_sgemm_kernel_name(), nr_ukr_name());
     test_gemm();
+    test_ukernel();
     test_conv();
     test_batchnorm();
     test_elementwise();

@@ -18,6 +18,10 @@
 #include "nasrank/error.h"
 
 #define NR_CSV_FIELD_MAX (1 << 20)
+/* nr_csv_read refuses (NR_ERR_IO) a file or stream longer than this, and stops reading at the
+ * first NUL byte (reported by the parser at its line), so /dev/zero or an endless pipe cannot
+ * fill memory. */
+#define NR_CSV_MAX_BYTES (1 << 30)
 
 typedef struct nr_csv nr_csv; /* opaque */
 

@@ -1,9 +1,13 @@
 /* nasrank — atomic output files.
  *
- * Output goes to a temporary file in the target's directory (PATH.tmp.XXXXXX), which is
- * flushed, fsync'ed and renamed over PATH only on commit.  A crash, a full disk or an abort
- * leaves PATH untouched (old content or absent) and no partial file; two processes writing
- * the same PATH each produce a complete file and the last rename wins, never an interleaving.
+ * Output goes to a temporary file in the target's directory (PATH.tmp.PID.N, mode 0666
+ * minus the umask), which is flushed, fsync'ed and renamed over PATH only on commit.  A
+ * failure, a full disk or an abort leaves PATH untouched (old content or absent) and no
+ * partial file (a process killed by a signal can leave its PATH.tmp.* behind, never a
+ * half-written PATH); two processes writing the same PATH each produce a complete file and
+ * the last rename wins, never an interleaving.  A symlink PATH is resolved and its target
+ * replaced.  A PATH that exists and is not a regular file (/dev/null, /dev/full, a FIFO) is
+ * written in place without a rename; a directory is an error (NR_ERR_IO) at open.
  * PATH NULL or "-" means standard output (no atomicity, write errors still reported).
  */
 #ifndef NASRANK_OUTFILE_H

@@ -10,7 +10,7 @@ nr_status cli_find_arch_columns(const nr_csv *csv, cli_archcols *cols, nr_error 
     if (cols->arch < 0) cols->arch = nr_csv_find_col(csv, "arch_str");
     cols->index = nr_csv_find_col(csv, "index");
     if (cols->arch < 0 && cols->index < 0)
-        return nr_error_set(err, NR_ERR_INVALID, nr_csv_source(csv), 1, 0,
+        return nr_error_set(err, NR_ERR_INVALID, nr_csv_source(csv), nr_csv_header_line(csv), 0,
                             "no 'arch', 'arch_str' or 'index' column in the header");
     return NR_OK;
 }

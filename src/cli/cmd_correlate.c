@@ -1,4 +1,5 @@
 /* nasrank correlate FILE.csv — rank correlations of score columns vs ground truth. */
+#include <ctype.h>
 #include <getopt.h>
 #include <math.h>
 #include <stdlib.h>
@@ -11,7 +12,7 @@ static void help(FILE *f)
 {
     fprintf(f,
             "usage: nasrank correlate FILE.csv [--col NAME]... [--dataset D] [--metric valid|test]\n"
-            "                         [--epochs 200|12] [--json | --csv]\n"
+            "                         [--epochs 200|12] [--json | --csv] [--plot FILE.svg]\n"
             "Join each row to the NAS-Bench-201 table (by an 'arch'/'arch_str' or 'index' column)\n"
             "and print, for each score column: pairs used, pairs dropped (NaN/inf/empty),\n"
             "Kendall tau-b, Spearman rho, Pearson r, and top-5%%/top-10%% precision.\n\n"
@@ -22,6 +23,8 @@ static void help(FILE *f)
             "      --epochs E     200 (default) or 12 (the 12-epoch table)\n"
             "      --json         JSON array, one object per column\n"
             "      --csv          CSV, one row per column\n"
+            "      --plot FILE    scatter plot of the first score column against the ground truth,\n"
+            "                     Kendall tau in the title (.svg or .png)\n"
             "  -h, --help         this help\n");
 }
 
@@ -35,16 +38,54 @@ static int is_bookkeeping(const char *name)
 }
 
 /* Cell to double: empty, "nan", "inf" become non-finite (dropped later).  Returns -1 when the
- * cell is not a number at all. */
+ * cell is not a number at all (leading whitespace included, as nr_csv_get_double). */
 static int cell_value(const char *s, double *v)
 {
     if (!*s) {
         *v = NAN;
         return 0;
     }
+    if (isspace((unsigned char)*s)) return -1;
     char *end;
     *v = strtod(s, &end);
     return (end != s && *end == '\0') ? 0 : -1;
+}
+
+static void json_string(FILE *f, const char *s)
+{
+    fputc('"', f);
+    for (; *s; s++) {
+        unsigned char ch = (unsigned char)*s;
+        if (ch == '"' || ch == '\\') fprintf(f, "\\%c", ch);
+        else if (ch < 0x20) fprintf(f, "\\u%04x", ch);
+        else fputc(ch, f);
+    }
+    fputc('"', f);
+}
+
+/* A cell for an error message: at most 40 bytes, control bytes as '?'. */
+static const char *shorten(const char *s, char *buf, size_t size)
+{
+    size_t n = 0;
+    for (; s[n] && n < 40 && n + 4 < size; n++)
+        buf[n] = (unsigned char)s[n] < 0x20 || s[n] == 0x7f ? '?' : s[n];
+    if (s[n] && n + 4 <= size) memcpy(buf + n, "...", 3), n += 3;
+    buf[n] = '\0';
+    return buf;
+}
+
+/* --plot: score column vs ground truth, the correlation in the title. */
+static nr_status plot_scatter(const char *path, const char *column, const double *score,
+                              const double *truth, size_t n, const nr_correlation *r, nr_dataset ds,
+                              nr_metric metric, long epochs, nr_error *err)
+{
+    char title[256], ylabel[128];
+    const char *m = metric == NR_METRIC_TEST ? "test" : "valid";
+    snprintf(title, sizeof title, "%.60s vs %s %s: Kendall tau = %.3f (n = %zu)", column, nr_dataset_name(ds), m,
+             r->kendall, r->n);
+    snprintf(ylabel, sizeof ylabel, "%s %s accuracy (%%)%s", nr_dataset_name(ds), m, epochs == 12 ? ", 12 epochs" : "");
+    nr_plot_labels lab = {.title = title, .xlabel = column, .ylabel = ylabel};
+    return nr_plot_scatter(path, score, truth, n, &lab, NULL, err);
 }
 
 int cmd_correlate(int argc, char **argv)
@@ -53,7 +94,8 @@ int cmd_correlate(int argc, char **argv)
         {"col", required_argument, 0, 'c'}, {"dataset", required_argument, 0, 'd'},
         {"metric", required_argument, 0, 'm'}, {"epochs", required_argument, 0, 'e'},
         {"json", no_argument, 0, 'j'}, {"csv", no_argument, 0, 'C'},
-        {"help", no_argument, 0, 'h'}, {0, 0, 0, 0}};
+        {"plot", required_argument, 0, 'p'}, {"help", no_argument, 0, 'h'}, {0, 0, 0, 0}};
+    const char *plot = NULL;
     const char *cols[64];
     int ncols = 0, format = 0, c; /* format: 0 text, 1 json, 2 csv */
     nr_dataset ds = NR_DS_CIFAR10;
@@ -81,6 +123,12 @@ int cmd_correlate(int argc, char **argv)
             break;
         case 'j': format = 1; break;
         case 'C': format = 2; break;
+        case 'p': {
+            nr_plot_format pf;
+            if (nr_plot_format_from_path(optarg, &pf, &err)) return cli_usage("correlate", "--plot: %s", err.text);
+            plot = optarg;
+            break;
+        }
         case 'h': help(stdout); return CLI_OK;
         default: return cli_usage("correlate", "bad option");
         }
@@ -91,6 +139,7 @@ int cmd_correlate(int argc, char **argv)
     nr_csv *csv = NULL;
     nr_table *t = NULL;
     double *truth = NULL, *score = NULL;
+    nr_correlation *res = NULL; /* (nuse) */
     long colidx[256];
     int nuse = 0;
     if (nr_csv_read(argv[optind], &csv, &err)) goto done;
@@ -119,7 +168,8 @@ int cmd_correlate(int argc, char **argv)
         for (int k = 0; k < ncols; k++) {
             long ci = nr_csv_find_col(csv, cols[k]);
             if (ci < 0) {
-                nr_error_set(&err, NR_ERR_INVALID, nr_csv_source(csv), 1, 0, "no column '%s' in the header", cols[k]);
+                nr_error_set(&err, NR_ERR_INVALID, nr_csv_source(csv), nr_csv_header_line(csv), 0,
+                             "no column '%s' in the header", cols[k]);
                 goto done;
             }
             colidx[nuse++] = ci;
@@ -135,29 +185,48 @@ int cmd_correlate(int argc, char **argv)
             if (numeric) colidx[nuse++] = (long)ci;
         }
         if (!nuse) {
-            nr_error_set(&err, NR_ERR_INVALID, nr_csv_source(csv), 1, 0,
+            nr_error_set(&err, NR_ERR_INVALID, nr_csv_source(csv), nr_csv_header_line(csv), 0,
                          "no numeric score column found (name one with --col)");
             goto done;
         }
+    }
+    /* every column is computed before anything is printed: an error leaves stdout empty */
+    if (!(res = malloc((size_t)nuse * sizeof *res))) {
+        nr_error_set(&err, NR_ERR_NOMEM, NULL, 0, 0, "out of memory");
+        goto done;
+    }
+    for (int k = 0; k < nuse; k++) {
+        size_t ci = (size_t)colidx[k];
+        for (size_t i = 0; i < n; i++) {
+            if (cell_value(nr_csv_cell(csv, i, ci), &score[i])) {
+                char shown[64];
+                nr_error_set(&err, NR_ERR_PARSE, nr_csv_source(csv), nr_csv_row_line(csv, i), (long)ci + 1,
+                             "column '%s': expected a number, got \"%s\"", nr_csv_header(csv, ci),
+                             shorten(nr_csv_cell(csv, i, ci), shown, sizeof shown));
+                goto done;
+            }
+        }
+        nr_error cerr = {0};
+        if (nr_correlate(score, truth, n, &res[k], &cerr)) { /* located at the column */
+            const char *why = strncmp(cerr.text, "correlate: ", 11) ? cerr.text : cerr.text + 11;
+            nr_error_set(&err, cerr.code, nr_csv_source(csv), nr_csv_header_line(csv), (long)ci + 1,
+                         "column '%s': %s", nr_csv_header(csv, ci), why);
+            goto done;
+        }
+        if (k == 0 && plot &&
+            plot_scatter(plot, nr_csv_header(csv, ci), score, truth, n, &res[0], ds, metric, epochs, &err))
+            goto done;
     }
     if (format == 1) printf("[");
     else if (format == 2) printf("column,n,dropped,kendall,spearman,pearson,top5,top10\n");
     else printf("%-24s %6s %7s %8s %8s %8s %6s %6s\n", "column", "n", "dropped", "kendall", "spearman", "pearson", "top5%", "top10%");
     for (int k = 0; k < nuse; k++) {
-        size_t ci = (size_t)colidx[k];
-        for (size_t i = 0; i < n; i++) {
-            if (cell_value(nr_csv_cell(csv, i, ci), &score[i])) {
-                nr_error_set(&err, NR_ERR_PARSE, nr_csv_source(csv), nr_csv_row_line(csv, i), (long)ci + 1,
-                             "column '%s': expected a number, got \"%s\"", nr_csv_header(csv, ci),
-                             nr_csv_cell(csv, i, ci));
-                goto done;
-            }
-        }
-        nr_correlation r;
-        if (nr_correlate(score, truth, n, &r, &err)) goto done;
-        const char *name = nr_csv_header(csv, ci);
+        const nr_correlation r = res[k];
+        const char *name = nr_csv_header(csv, (size_t)colidx[k]);
         if (format == 1) {
-            printf("%s{\"column\": \"%s\", \"n\": %zu, \"dropped\": %zu, \"kendall\": ", k ? ", " : "", name, r.n, r.dropped);
+            printf("%s{\"column\": ", k ? ", " : "");
+            json_string(stdout, name);
+            printf(", \"n\": %zu, \"dropped\": %zu, \"kendall\": ", r.n, r.dropped);
             cli_json_number(stdout, r.kendall);
             printf(", \"spearman\": ");
             cli_json_number(stdout, r.spearman);
@@ -184,6 +253,7 @@ done:
     if (rc != CLI_OK) rc = cli_fail(&err);
     free(truth);
     free(score);
+    free(res);
     nr_table_free(t);
     nr_csv_free(csv);
     return rc;

@@ -65,9 +65,14 @@ int cmd_query(int argc, char **argv)
 
     nr_table *t = NULL;
     if (nr_table_load(NULL, &t, &err)) return cli_fail(&err);
-    if (nr_table_load_12ep(t, NULL, &err)) { /* optional file: go on without 12-epoch data */
+    /* The 12-epoch file is optional: absent means a warning; present but broken is an error. */
+    char path12[4096];
+    if (nr_data_find("nb201/nb201_12ep.csv", path12, sizeof path12, &err)) {
         fprintf(stderr, "nasrank: warning: no 12-epoch data: %s\n", err.text);
         nr_error_clear(&err);
+    } else if (nr_table_load_12ep(t, path12, &err)) {
+        nr_table_free(t);
+        return cli_fail(&err);
     }
     const nr_table_row *r = nr_table_lookup(t, what);
     if (!r) {

@@ -4,10 +4,15 @@
  * is appended (and flushed) to OUT.partial so a killed run resumes with --resume; the final
  * file is written atomically and the partial file removed.
  */
+#include <errno.h>
+#include <fcntl.h>
 #include <getopt.h>
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <sys/types.h>
+#include <unistd.h>
 
 #include "cli/cli.h"
 #include "cli/cli_rows.h"
@@ -116,7 +121,13 @@ static int parse_opts(int argc, char **argv, score_opts *o)
     return 0;
 }
 
-/* ---- the partial-results file (OUT.partial): a header, then "id,naswot,sign,units,seconds" ---- */
+/* ---- the partial-results file (OUT.partial): a header, then "id,naswot,sign,units,seconds" ----
+ *
+ * The file is opened without truncation and locked (fcntl) before anything is read or
+ * written, so two runs with the same -o never interleave their lines: the second one goes on
+ * without a partial file (it cannot be resumed) or, with --resume, stops.  A killed run can
+ * leave a torn last line (no newline); --resume keeps the complete lines and cuts the rest
+ * off before appending.  A complete line that does not parse is an error, never a score. */
 
 static void partial_header(const score_opts *o, const char *images, char *buf, size_t n)
 {
@@ -125,19 +136,45 @@ static void partial_header(const score_opts *o, const char *images, char *buf, s
              o->variant == NR_NASWOT_PAPER ? "paper" : "reference", images);
 }
 
-static nr_status partial_load(const char *path, const char *header, arch_result *cache, size_t *loaded,
-                              nr_error *err)
+/* One "id,naswot,sign,units,seconds" line (newline stripped) into *id / *r; -1 if malformed. */
+static int partial_parse_line(char *s, int *id, arch_result *r)
+{
+    char *end;
+    errno = 0;
+    long v = strtol(s, &end, 10);
+    if (end == s || *end != ',' || v < 0 || v >= NR_NUM_ARCHS || errno) return -1;
+    s = end + 1;
+    double score = strtod(s, &end);
+    if (end == s || *end != ',' || isnan(score) || score == INFINITY) return -1;
+    s = end + 1;
+    long sign = strtol(s, &end, 10);
+    if (end == s || *end != ',' || sign < -1 || sign > 1) return -1;
+    s = end + 1;
+    long long units = strtoll(s, &end, 10);
+    if (end == s || *end != ',' || units < 0 || errno) return -1;
+    s = end + 1;
+    double secs = strtod(s, &end);
+    if (end == s || *end != '\0' || !isfinite(secs) || secs < 0) return -1;
+    *id = (int)v;
+    *r = (arch_result){1, score, (int)sign, units, secs};
+    return 0;
+}
+
+/* Reads f from the start; *keep = bytes of the header and every complete line. */
+static nr_status partial_load(FILE *f, const char *path, const char *header, arch_result *cache,
+                              size_t *loaded, long *keep, nr_error *err)
 {
     *loaded = 0;
-    FILE *f = fopen(path, "r");
-    if (!f) return NR_OK; /* nothing to resume: start from scratch */
-    char line[512];
-    long ln = 0;
+    *keep = 0;
+    char *line = NULL;
+    size_t cap = 0;
+    ssize_t len;
+    long ln = 0, pos = 0;
     nr_status st = NR_OK;
-    while (fgets(line, sizeof line, f)) {
+    rewind(f);
+    while ((errno = 0, len = getline(&line, &cap, f)) > 0) {
         ln++;
-        size_t len = strlen(line);
-        if (len == 0 || line[len - 1] != '\n') break; /* torn last line of a killed run */
+        if (line[len - 1] != '\n') break; /* torn last line of a killed run */
         if (ln == 1) {
             if (strcmp(line, header) != 0) {
                 st = nr_error_set(err, NR_ERR_INVALID, path, 1, 1,
@@ -145,22 +182,80 @@ static nr_status partial_load(const char *path, const char *header, arch_result 
                                   "rerun with the same options (it says: %.*s)", (int)(len - 1), line);
                 break;
             }
-            continue;
+        } else {
+            int id;
+            arch_result r;
+            line[len - 1] = '\0';
+            if (partial_parse_line(line, &id, &r)) {
+                st = nr_error_set(err, NR_ERR_PARSE, path, ln, 1,
+                                  "malformed partial-results line (expected id,naswot,sign,units,seconds); "
+                                  "remove the file to start over");
+                break;
+            }
+            cache[id] = r;
+            (*loaded)++;
         }
-        int id, sign;
-        long long units;
-        char sc[64];
-        double secs;
-        if (sscanf(line, "%d,%63[^,],%d,%lld,%lf", &id, sc, &sign, &units, &secs) != 5 || id < 0 ||
-            id >= NR_NUM_ARCHS) {
-            st = nr_error_set(err, NR_ERR_PARSE, path, ln, 1, "malformed partial-results line");
-            break;
-        }
-        cache[id] = (arch_result){1, strtod(sc, NULL), sign, units, secs};
-        (*loaded)++;
+        pos += (long)len;
     }
-    fclose(f);
+    if (st == NR_OK && ferror(f))
+        st = nr_error_set(err, NR_ERR_IO, path, 0, 0, "cannot read partial results: %s", strerror(errno));
+    else if (st == NR_OK && len < 0 && errno == ENOMEM)
+        st = nr_error_set(err, NR_ERR_NOMEM, path, ln + 1, 0, "out of memory reading partial results");
+    free(line);
+    if (st == NR_OK) *keep = *loaded ? pos : 0;
     return st;
+}
+
+/* Opens and locks OUT.partial; *f stays NULL when another run holds the lock (with a
+ * warning, or an error when resuming).  Retries if the file was removed under us. */
+static nr_status partial_open(const char *path, int resume, FILE **f, nr_error *err)
+{
+    *f = NULL;
+    for (int tries = 0; tries < 5; tries++) {
+        int fd = open(path, O_RDWR | O_CREAT, 0666);
+        if (fd < 0)
+            return nr_error_set(err, NR_ERR_IO, path, 0, 0, "cannot write partial results: %s", strerror(errno));
+        struct flock fl = {0};
+        fl.l_type = F_WRLCK;
+        fl.l_whence = SEEK_SET;
+        if (fcntl(fd, F_SETLK, &fl) != 0) {
+            int e = errno;
+            close(fd);
+            if (e != EACCES && e != EAGAIN)
+                return nr_error_set(err, NR_ERR_IO, path, 0, 0, "cannot lock partial results: %s", strerror(e));
+            if (resume)
+                return nr_error_set(err, NR_ERR_IO, path, 0, 0,
+                                    "another nasrank run is writing these partial results; wait for it to end");
+            fprintf(stderr, "nasrank: warning: another nasrank run is writing %s; this run keeps no "
+                    "partial results (it cannot be resumed)\n", path);
+            return NR_OK;
+        }
+        struct stat a, b;
+        if (fstat(fd, &a) == 0 && stat(path, &b) == 0 && a.st_dev == b.st_dev && a.st_ino == b.st_ino) {
+            *f = fdopen(fd, "r+");
+            if (!*f) {
+                int e = errno;
+                close(fd);
+                return nr_error_set(err, NR_ERR_IO, path, 0, 0, "cannot write partial results: %s", strerror(e));
+            }
+            return NR_OK;
+        }
+        close(fd); /* removed (by a run that just finished) between open and lock: again */
+    }
+    return nr_error_set(err, NR_ERR_IO, path, 0, 0, "cannot write partial results: the file keeps disappearing");
+}
+
+/* Appends one score; on a write error warns once and goes on without the file. */
+static void partial_append(FILE **f, const char *path, int id, const arch_result *r)
+{
+    char sc[64];
+    cli_fmt_double(sc, sizeof sc, r->naswot);
+    if (fprintf(*f, "%d,%s,%d,%lld,%.6f\n", id, sc, r->sign, r->units, r->seconds) < 0 || fflush(*f) != 0) {
+        fprintf(stderr, "nasrank: warning: %s: cannot write partial results (%s); this run can no "
+                "longer be resumed\n", path, strerror(errno));
+        fclose(*f);
+        *f = NULL;
+    }
 }
 
 /* ---- output ---- */
@@ -355,6 +450,11 @@ int cmd_score(int argc, char **argv)
     batch = malloc((size_t)B * 3 * S * S * sizeof *batch);
     pick = malloc((size_t)B * sizeof *pick);
     if (!batch || !pick) goto nomem;
+    if (im->n < (size_t)B) {
+        nr_error_set(&err, NR_ERR_INVALID, img_path, 0, 0, "%zu image%s, fewer than the batch of %d (--batch)",
+                     im->n, im->n == 1 ? "" : "s", B);
+        goto done;
+    }
     nr_norm norm = o.ds == NR_DS_CIFAR100 ? nr_norm_cifar100() : nr_norm_cifar10();
     if (nr_images_choose(im, (size_t)B, (uint64_t)o.seed, pick, &err)) goto done;
     if (nr_images_batch(im, pick, (size_t)B, &norm, S, batch, &err)) goto done;
@@ -363,20 +463,34 @@ int cmd_score(int argc, char **argv)
     char header[4400];
     partial_header(&o, o.images ? o.images : img_rel, header, sizeof header);
     if (o.out && strcmp(o.out, "-")) {
+        struct stat sb;
+        int regular = stat(o.out, &sb) != 0 || S_ISREG(sb.st_mode); /* devices, FIFOs: no OUT.partial */
+        if (!regular && S_ISDIR(sb.st_mode)) { /* fail before the work, not after it */
+            nr_error_set(&err, NR_ERR_IO, o.out, 0, 0, "cannot write output: is a directory");
+            goto done;
+        }
+        if (!regular && o.resume) {
+            nr_error_set(&err, NR_ERR_INVALID, o.out, 0, 0, "--resume needs a regular output file");
+            goto done;
+        }
         size_t n = strlen(o.out) + 9;
         if (!(partial_path = malloc(n))) goto nomem;
         snprintf(partial_path, n, "%s.partial", o.out);
+        if (regular && partial_open(partial_path, o.resume, &partial, &err)) goto done;
+    }
+    if (partial) {
         size_t loaded = 0;
+        long keep = 0;
         if (o.resume) {
-            if (partial_load(partial_path, header, cache, &loaded, &err)) goto done;
+            if (partial_load(partial, partial_path, header, cache, &loaded, &keep, &err)) goto done;
             fprintf(stderr, "nasrank: resuming with %zu scores from %s\n", loaded, partial_path);
         }
-        partial = fopen(partial_path, o.resume && loaded ? "a" : "w");
-        if (!partial) {
-            nr_error_set(&err, NR_ERR_IO, partial_path, 0, 0, "cannot write partial results");
+        if (fflush(partial) != 0 || ftruncate(fileno(partial), (off_t)keep) != 0 ||
+            fseek(partial, keep, SEEK_SET) != 0 || (!keep && fputs(header, partial) == EOF) ||
+            fflush(partial) != 0) {
+            nr_error_set(&err, NR_ERR_IO, partial_path, 0, 0, "cannot write partial results: %s", strerror(errno));
             goto done;
         }
-        if (!(o.resume && loaded)) fputs(header, partial);
     }
 
     /* score every distinct architecture not yet known */
@@ -401,12 +515,7 @@ int cmd_score(int argc, char **argv)
             goto done;
         }
         cache[id] = (arch_result){1, res.score, res.sign, res.n_units, cli_now() - t0};
-        if (partial) {
-            char sc[64];
-            cli_fmt_double(sc, sizeof sc, res.score);
-            fprintf(partial, "%d,%s,%d,%lld,%.6f\n", id, sc, res.sign, res.n_units, cache[id].seconds);
-            fflush(partial);
-        }
+        if (partial) partial_append(&partial, partial_path, id, &cache[id]);
         cli_progress_update(&prog, ++done_n);
     }
     cli_progress_end(&prog);
@@ -419,10 +528,10 @@ int cmd_score(int argc, char **argv)
     nr_status st = nr_outfile_commit(of, &err);
     of = NULL;
     if (st) goto done;
-    if (partial) {
+    if (partial) { /* removed while still locked */
+        remove(partial_path);
         fclose(partial);
         partial = NULL;
-        remove(partial_path);
     }
     if (nfailed) fprintf(stderr, "nasrank: %zu of %zu rows had errors (see the 'error' column)\n", nfailed, nrows);
     rc = CLI_OK;

@@ -1,4 +1,6 @@
 /* nasrank — command-line entry point: dispatches to one file per subcommand. */
+#include <errno.h>
+#include <signal.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -45,13 +47,19 @@ int main(int argc, char **argv)
         printf("nasrank %s\n", NR_VERSION);
         return CLI_OK;
     }
+    /* A file-size limit (ulimit -f) makes writes fail with EFBIG, reported like a full disk,
+     * instead of killing the process with SIGXFSZ and leaving a temporary file behind. */
+    signal(SIGXFSZ, SIG_IGN);
     for (size_t i = 0; i < sizeof commands / sizeof *commands; i++) {
         if (strcmp(argv[1], commands[i].name)) continue;
         int rc = commands[i].run(argc - 1, argv + 1);
-        /* results on stdout are worthless if they did not all arrive (disk full, closed pipe) */
-        if (fflush(stdout) != 0 || ferror(stdout)) {
-            fprintf(stderr, "nasrank: <stdout>: write failed\n");
-            if (rc == CLI_OK) rc = CLI_ERR;
+        /* results on stdout are worthless if they did not all arrive (disk full, closed pipe);
+         * a command that failed has said so already */
+        errno = 0;
+        if ((fflush(stdout) != 0 || ferror(stdout)) && rc == CLI_OK) {
+            fprintf(stderr, "nasrank: <stdout>: write failed%s%s\n", errno ? ": " : "",
+                    errno ? strerror(errno) : "");
+            rc = CLI_ERR;
         }
         return rc;
     }

@@ -6,7 +6,8 @@
  * input libcsv would pass through silently (NUL bytes, over-long fields, an unterminated
  * quote at end of file).
  *
- * Line numbers: the input is fed to libcsv one physical line ('\n'-terminated) at a time,
+ * Line numbers: the input is fed to libcsv one physical line ('\n'-terminated; '\r' in a file
+ * without any '\n') at a time,
  * in chunks of at most FEED_CHUNK bytes.  Before a line is fed while no record is open, the
  * line number is remembered as the start of the next record; so a record whose quoted field
  * spans lines 5..7 reports line 5.  Lines that are empty or hold only spaces, tabs and CR
@@ -318,10 +319,14 @@ nr_status nr_csv_parse(const char *data, size_t size, const char *source, nr_csv
     c.csv = csv;
     size_t pos = 0;
     if (size >= 3 && memcmp(data, "\xEF\xBB\xBF", 3) == 0) pos = 3;
+    /* Lines end at '\n' (LF, CRLF); a file without any LF but with CRs (classic Mac line
+     * ends) has its lines counted at the CRs, so errors still name the right line. */
+    int eol = '\n';
+    if (!memchr(data + pos, '\n', size - pos) && memchr(data + pos, '\r', size - pos)) eol = '\r';
     while (pos < size && c.status == NR_OK) {
         c.cur_line++;
         const char *ls = data + pos;
-        const char *nl = memchr(ls, '\n', size - pos);
+        const char *nl = memchr(ls, eol, size - pos);
         size_t len = nl ? (size_t)(nl - ls) + 1 : size - pos;
         pos += len;
         const char *nul = memchr(ls, '\0', len);
@@ -377,6 +382,11 @@ nr_status nr_csv_read(const char *path, nr_csv **out, nr_error *err)
             st = nr_error_set(err, NR_ERR_IO, path, 0, 0, "is a directory");
             goto done;
         }
+        if (S_ISREG(sb.st_mode) && sb.st_size > NR_CSV_MAX_BYTES) {
+            st = nr_error_set(err, NR_ERR_IO, path, 0, 0, "larger than the %d MiB limit for a CSV file",
+                              NR_CSV_MAX_BYTES >> 20);
+            goto done;
+        }
         if (S_ISREG(sb.st_mode) && sb.st_size > 0) cap = (size_t)sb.st_size + 1;
     }
     if (cap == 0) cap = 1 << 16;
@@ -385,14 +395,23 @@ nr_status nr_csv_read(const char *path, nr_csv **out, nr_error *err)
         st = nr_error_set(err, NR_ERR_NOMEM, path, 0, 0, "out of memory");
         goto done;
     }
+    /* Reading stops early at a NUL byte (the parser then reports it at its line: binary data,
+     * /dev/zero or /dev/urandom fail at once instead of filling memory) and at
+     * NR_CSV_MAX_BYTES (an endless stream). */
     for (;;) {
         if (len == cap && grow((void **)&buf, &cap, cap + 1, 1)) {
             st = nr_error_set(err, NR_ERR_NOMEM, path, 0, 0, "out of memory");
             goto done;
         }
         size_t k = fread(buf + len, 1, cap - len, f);
+        int nul = k > 0 && memchr(buf + len, '\0', k) != NULL;
         len += k;
-        if (k == 0) break;
+        if (k == 0 || nul) break;
+        if (len > NR_CSV_MAX_BYTES) {
+            st = nr_error_set(err, NR_ERR_IO, path, 0, 0, "larger than the %d MiB limit for a CSV file",
+                              NR_CSV_MAX_BYTES >> 20);
+            goto done;
+        }
     }
     if (ferror(f)) {
         st = nr_error_set(err, NR_ERR_IO, path, 0, 0, "read error: %s", strerror(errno));

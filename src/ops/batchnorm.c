@@ -4,12 +4,13 @@
  *   mean = sum(x) / n,  var = sum((x - mean)^2) / n  (biased, as PyTorch normalises),
  *   out = (x - mean) * (gamma[c] / sqrt(var + eps)) + beta[c].
  * The statistics are accumulated in double in one pass over (x - s), s = the channel's first
- * value (a shift that keeps E[d^2] - E[d]^2 free of cancellation), in 16 fixed lanes; then
- * one pass writes out.  Channels are tasks on the thread pool; each channel's sums run in
- * the same order whatever the thread count.  The output pass subtracts the mean as a
+ * value (a shift that keeps E[d^2] - E[d]^2 free of cancellation), in 32 fixed lanes; then
+ * one pass writes out.  Groups of channels are tasks on the thread pool; each channel's sums
+ * run in the same order whatever the thread count.  The output pass subtracts the mean as a
  * float pair (hi + lo), so channels with |mean| >> std keep full precision.
  */
 #include <math.h>
+#include <string.h>
 #ifdef __AVX512F__
 #include <immintrin.h>
 #endif
@@ -21,34 +22,45 @@ typedef struct bn_job {
     const float *in, *gamma, *beta;
     int B, C, HW;
     float eps;
+    int group; /* channels per task */
 } bn_job;
 
-/* Adds sum(d) and sum(d^2), d = x - shift, into the lanes s[16], q[16]. */
-static void moments(double *restrict s, double *restrict q, const float *restrict x, int n,
-                    double shift)
+#define LANES 32
+
+/* Per-channel running sums: lane l holds the elements i = l (mod LANES) of every segment,
+ * added in order b = 0..B-1.  Four independent chains of 8 doubles each way, so the adds do
+ * not wait on each other's latency.  The order of every sum depends on (B, HW) alone. */
+#define LANES 32
+typedef struct chan_acc {
+    double s[LANES], q[LANES];
+} chan_acc;
+
+/* Adds one segment x[0..n) (values minus shift) into a. */
+static void moments(chan_acc *a, const float *x, int n, double shift)
 {
     int i = 0;
 #ifdef __AVX512F__
-    __m512d s0 = _mm512_loadu_pd(s), s1 = _mm512_loadu_pd(s + 8);
-    __m512d q0 = _mm512_loadu_pd(q), q1 = _mm512_loadu_pd(q + 8);
-    const __m512d sh = _mm512_set1_pd(shift);
-    for (; i + 16 <= n; i += 16) {
-        __m512d d0 = _mm512_sub_pd(_mm512_cvtps_pd(_mm256_loadu_ps(x + i)), sh);
-        __m512d d1 = _mm512_sub_pd(_mm512_cvtps_pd(_mm256_loadu_ps(x + i + 8)), sh);
-        s0 = _mm512_add_pd(s0, d0);
-        s1 = _mm512_add_pd(s1, d1);
-        q0 = _mm512_fmadd_pd(d0, d0, q0);
-        q1 = _mm512_fmadd_pd(d1, d1, q1);
+    __m512d sv[4], qv[4];
+    for (int l = 0; l < 4; l++) {
+        sv[l] = _mm512_loadu_pd(a->s + 8 * l);
+        qv[l] = _mm512_loadu_pd(a->q + 8 * l);
     }
-    _mm512_storeu_pd(s, s0);
-    _mm512_storeu_pd(s + 8, s1);
-    _mm512_storeu_pd(q, q0);
-    _mm512_storeu_pd(q + 8, q1);
+    const __m512d sh = _mm512_set1_pd(shift);
+    for (; i + LANES <= n; i += LANES)
+        for (int l = 0; l < 4; l++) {
+            __m512d d = _mm512_sub_pd(_mm512_cvtps_pd(_mm256_loadu_ps(x + i + 8 * l)), sh);
+            sv[l] = _mm512_add_pd(sv[l], d);
+            qv[l] = _mm512_fmadd_pd(d, d, qv[l]);
+        }
+    for (int l = 0; l < 4; l++) {
+        _mm512_storeu_pd(a->s + 8 * l, sv[l]);
+        _mm512_storeu_pd(a->q + 8 * l, qv[l]);
+    }
 #endif
     for (; i < n; i++) {
         double d = (double)x[i] - shift;
-        s[i & 15] += d;
-        q[i & 15] += d * d;
+        a->s[i % LANES] += d;
+        a->q[i % LANES] += d * d;
     }
 }
 
@@ -68,40 +80,60 @@ static void normalise(float *out, const float *in, int n, float mh, float ml, fl
     for (; i < n; i++) out[i] = ((in[i] - mh) - ml) * a + b;
 }
 
-static void bn_task(void *ctx, long c, int tid)
+/* At most this many channels per task (the stack holds their sums). */
+#define BN_GROUP 64
+
+/* A group of channels: one sweep over the images for the sums (each image's segments of
+ * the group are contiguous: long sequential runs, which DRAM needs once the tensor outgrows
+ * the caches; one channel at a time strides through memory, 2-3x slower when measured),
+ * the statistics, then one sweep writing out.  A channel's result does not depend on the
+ * group it is in, so the groups are sized by the thread count. */
+static void bn_task(void *ctx, long t, int tid)
 {
     (void)tid;
     const bn_job *J = ctx;
+    int c0 = (int)t * J->group, G = J->C - c0 < J->group ? J->C - c0 : J->group;
     size_t stride = (size_t)J->C * J->HW;
-    const float *x0 = J->in + (size_t)c * J->HW;
-    double shift = x0[0];
-    double s[16] = {0}, q[16] = {0};
-    for (int b = 0; b < J->B; b++) moments(s, q, x0 + b * stride, J->HW, shift);
-    double S = 0.0, Q = 0.0;
-    for (int l = 0; l < 16; l++) {
-        S += s[l];
-        Q += q[l];
-    }
+    chan_acc acc[BN_GROUP];
+    double shift[BN_GROUP];
+    float mh[BN_GROUP], ml[BN_GROUP], a[BN_GROUP], be[BN_GROUP];
+    memset(acc, 0, sizeof acc);
+    for (int g = 0; g < G; g++) shift[g] = J->in[(size_t)(c0 + g) * J->HW];
+    for (int b = 0; b < J->B; b++)
+        for (int g = 0; g < G; g++)
+            moments(&acc[g], J->in + b * stride + (size_t)(c0 + g) * J->HW, J->HW, shift[g]);
     double n = (double)J->B * J->HW;
-    double dm = S / n;
-    double var = Q / n - dm * dm;
-    if (var < 0.0) var = 0.0;
-    double mean = shift + dm;
-    double rstd = 1.0 / sqrt(var + (double)J->eps);
-    float g = J->gamma ? J->gamma[c] : 1.0f, be = J->beta ? J->beta[c] : 0.0f;
-    float a = (float)(g * rstd), mh = (float)mean, ml = (float)(mean - mh);
-    if (J->mean) J->mean[c] = mh;
-    if (J->rstd) J->rstd[c] = (float)rstd;
-    for (int b = 0; b < J->B; b++) {
-        size_t off = (size_t)b * stride + (size_t)c * J->HW;
-        normalise(J->out + off, J->in + off, J->HW, mh, ml, a, be);
+    for (int g = 0; g < G; g++) {
+        int c = c0 + g;
+        double S = 0.0, Q = 0.0;
+        for (int l = 0; l < LANES; l++) {
+            S += acc[g].s[l];
+            Q += acc[g].q[l];
+        }
+        double dm = S / n, var = Q / n - dm * dm;
+        if (var < 0.0) var = 0.0;
+        double mean = shift[g] + dm, rstd = 1.0 / sqrt(var + (double)J->eps);
+        a[g] = (float)((J->gamma ? J->gamma[c] : 1.0f) * rstd);
+        be[g] = J->beta ? J->beta[c] : 0.0f;
+        mh[g] = (float)mean;
+        ml[g] = (float)(mean - mh[g]);
+        if (J->mean) J->mean[c] = mh[g];
+        if (J->rstd) J->rstd[c] = (float)rstd;
     }
+    for (int b = 0; b < J->B; b++)
+        for (int g = 0; g < G; g++) {
+            size_t off = b * stride + (size_t)(c0 + g) * J->HW;
+            normalise(J->out + off, J->in + off, J->HW, mh[g], ml[g], a[g], be[g]);
+        }
 }
 
 void nr_batchnorm_forward(float *out, float *mean, float *rstd, const float *in,
                           const float *gamma, const float *beta, int B, int C, int HW, float eps)
 {
     if (B <= 0 || C <= 0 || HW <= 0) return;
-    bn_job J = {out, mean, rstd, in, gamma, beta, B, C, HW, eps};
-    nr_parallel_for(C, bn_task, &J);
+    bn_job J = {out, mean, rstd, in, gamma, beta, B, C, HW, eps, 1};
+    int nt = nr_threads_get();
+    J.group = (C + nt - 1) / nt;
+    if (J.group > BN_GROUP) J.group = BN_GROUP;
+    nr_parallel_for((C + J.group - 1) / J.group, bn_task, &J);
 }

@@ -5,15 +5,20 @@
  * i.e. per image out(Cout, Ho*Wo) = w(Cout, K) * col(K, Ho*Wo), K = Cin*k*k, with
  * col[(ci*k+kh)*k+kw][ho*Wo+wo] the input pixel under tap (kh, kw) (zero outside).
  *
- * Default strategy (measured against the alternatives in benches/bench_ops.c): the columns
- * of each image are cut into panels of NR_UKR_NR = 48; for each panel the im2col rows are
- * gathered CONV_KC at a time into a per-thread buffer (<= 48 KB, stays in L1/L2) and
- * multiplied by every 8-row block of w with the micro-kernel, accumulating into out.  The
- * full im2col matrix (75 MB for the first NB201 stage at batch 128) never exists, and BLIS's
- * own copy of B (packing) is skipped: the panel is already in the kernel's layout, and w is
- * read in place.  1x1 stride-1 convs without ReLU read the input directly.
- * Tasks = images x panels over the thread pool; each output element is summed in the order
- * p = 0..K-1 whatever the thread count, so results are bit-identical across thread counts.
+ * The full im2col matrix (75 MB for the first NB201 stage at batch 128) never exists.  Each
+ * image is one task on the thread pool, and the GEMM runs on the 8x48 micro-kernel
+ * (ukernel.c) with w read in place, in one of three modes (choose_mode):
+ *   direct    1x1, stride 1, no padding: col is the input itself.
+ *   implicit  the image is copied once, zero-padded (and split into stride^2 phase images),
+ *             into a per-thread buffer; every row of col is then a contiguous run of that
+ *             buffer at a per-row offset (boff), so the kernel reads col in place.  The GEMM
+ *             runs over a grid (Ho, Wq) whose Wq - Wo extra columns per row are dropped.
+ *   packed    fallback (images too large for a buffer, or mostly junk columns): 48-column
+ *             panels of col gathered CONV_KC rows at a time, then multiplied.
+ * Measured on the NB201 shapes at batch 128 (benches/bench_ops.c, one Zen 5 core):
+ * implicit ~175-185 GFLOP/s for 3x3 stride 1, packed 95-165, im2col + BLIS per image 75-90.
+ * Every output element is summed in the order p = 0..K-1 whatever the mode's tiling and
+ * the thread count, so results are bit-identical across thread counts.
  */
 #include <stdint.h>
 #include <string.h>
@@ -25,7 +30,11 @@
 
 #define CONV_KC 256
 
-static int out_dim(int H, int k, int stride, int pad) { return (H + 2 * pad - k) / stride + 1; }
+/* floor((H + 2 pad - k) / stride) + 1, and 0 when the kernel does not fit at all. */
+static int out_dim(int H, int k, int stride, int pad)
+{
+    return H + 2 * pad < k ? 0 : (H + 2 * pad - k) / stride + 1;
+}
 
 static float *align64(float *p)
 {
@@ -33,29 +42,51 @@ static float *align64(float *p)
     return (float *)((u + 63) & ~(uintptr_t)63);
 }
 
-static size_t slot_floats(int K)
+/* Implicit mode only when the padded image fits a per-thread slot of this many floats. */
+#define IMPLICIT_MAX ((size_t)1 << 17)
+/* ... and when at most this fraction of its GEMM columns is junk (see choose_mode). */
+#define IMPLICIT_MAX_JUNK 0.3
+
+/* The implicit mode's copy of one image: stride^2 phase images of (Cin, Hq, Wq). */
+static size_t phases_floats(int Cin, int H, int W, int stride, int pad)
 {
-    size_t kc = K < CONV_KC ? (size_t)K : CONV_KC;
-    return (kc * NR_UKR_NR + 15) / 16 * 16; /* keeps every slot 64-byte aligned */
+    size_t Hq = (size_t)(H + 2 * pad + stride - 1) / stride;
+    size_t Wq = (size_t)(W + 2 * pad + stride - 1) / stride;
+    return (size_t)stride * stride * Cin * Hq * Wq;
 }
+
+/* Per-thread buffer: a gathered panel (packed mode) or the phase images (implicit mode). */
+static size_t slot_floats(int Cin, int H, int W, int k, int stride, int pad)
+{
+    int K = Cin * k * k;
+    size_t kc = K < CONV_KC ? (size_t)K : CONV_KC, n = kc * NR_UKR_NR;
+    size_t ph = phases_floats(Cin, H, W, stride, pad);
+    if (ph <= IMPLICIT_MAX && ph > n) n = ph;
+    return (n + 15) / 16 * 16; /* keeps every slot 64-byte aligned */
+}
+
+static size_t boff_floats(int K) { return ((size_t)K * sizeof(int) + 63) / 64 * 16; }
 
 size_t nr_conv2d_workspace(int B, int Cin, int H, int W, int k, int stride, int pad)
 {
     (void)B;
-    (void)H;
-    (void)W;
-    (void)stride;
-    (void)pad;
     int K = Cin * k * k;
     if (K <= 0) return 16;
-    return 16 + NR_OPS_MAX_THREADS * slot_floats(K);
+    return 16 + boff_floats(K) + NR_OPS_MAX_THREADS * slot_floats(Cin, H, W, k, stride, pad);
 }
 
 /* ---- im2col ---- */
 
-/* dst[0..len) = relu?(src[0..len)); plain loops the compiler vectorises. */
+/* dst[0..len) = relu?(src[0..len)). */
 static void copy_row(float *restrict dst, const float *restrict src, int len, int relu)
 {
+#ifdef __AVX512F__
+    const __m512 z = _mm512_setzero_ps();
+    for (; len >= 16; len -= 16, src += 16, dst += 16) {
+        __m512 v = _mm512_loadu_ps(src);
+        _mm512_storeu_ps(dst, relu ? _mm512_max_ps(z, v) : v); /* max(0, NaN) = NaN */
+    }
+#endif
     if (relu)
         for (int t = 0; t < len; t++) {
             float v = src[t];
@@ -107,14 +138,17 @@ void nr_im2col(float *col, const float *img, int Cin, int H, int W, int k, int s
     }
 }
 
-/* ---- the default (panel) strategy ---- */
+/* ---- the default strategies ---- */
+
+enum { MODE_DIRECT, MODE_IMPLICIT, MODE_PACKED };
 
 typedef struct conv_job {
     float *out;
     const float *in, *w;
-    int Cin, H, W, Cout, k, stride, pad, Ho, Wo, K, relu, direct;
-    long npanels; /* panels per image */
-    float *ws;    /* 64-byte aligned, NR_OPS_MAX_THREADS slots of slot_floats(K) */
+    int Cin, H, W, Cout, k, stride, pad, Ho, Wo, K, relu, mode;
+    int Hq, Wq;       /* one phase image (implicit mode): ceil((H + 2 pad) / stride), ... */
+    const int *boff;  /* (K) row offsets of the implicit im2col matrix in the padded image */
+    float *slots;     /* NR_OPS_MAX_THREADS per-thread buffers of `slot` floats, 64-byte aligned */
     size_t slot;
     nr_ukr_fn ukr;
 } conv_job;
@@ -219,7 +253,9 @@ static void pack_panel_s1(const conv_job *J, float *restrict bp, long ldb, const
             __m512 x = zero;
             for (int q = vstart[v]; q < vstart[v + 1]; q++) {
                 if (e[q].off < 0) continue;
-                __m512 y = _mm512_maskz_loadu_ps(e[q].cmask, plane + e[q].off);
+                const float *src = plane + e[q].off;
+                __m512 y = e[q].cmask == 0xFFFF ? _mm512_loadu_ps(src)
+                                                : _mm512_maskz_loadu_ps(e[q].cmask, src);
                 x = e[q].emask == e[q].cmask ? _mm512_mask_mov_ps(x, e[q].cmask, y)
                                              : _mm512_mask_expand_ps(x, e[q].emask, y);
             }
@@ -234,25 +270,11 @@ static void pack_panel_s1(const conv_job *J, float *restrict bp, long ldb, const
 }
 #endif
 
-static void conv_task(void *ctx, long task, int tid)
+/* Packed mode, one panel: gather im2col rows CONV_KC at a time, multiply, accumulate. */
+static void panel_packed(const conv_job *J, const float *img, float *outb, int j0, int n,
+                         float *bp)
 {
-    const conv_job *J = ctx;
-    long b = task / J->npanels;
-    int j0 = (int)(task % J->npanels) * NR_UKR_NR;
-    int HWo = J->Ho * J->Wo;
-    int n = HWo - j0 < NR_UKR_NR ? HWo - j0 : NR_UKR_NR;
-    const float *img = J->in + (size_t)b * J->Cin * J->H * J->W;
-    float *outb = J->out + (size_t)b * J->Cout * HWo + j0;
-    int K = J->K;
-    if (J->direct) { /* 1x1, stride 1, no padding: B = the input rows themselves */
-        for (int i0 = 0; i0 < J->Cout; i0 += NR_UKR_MR) {
-            int m = J->Cout - i0 < NR_UKR_MR ? J->Cout - i0 : NR_UKR_MR;
-            J->ukr(m, n, K, J->w + (size_t)i0 * K, K, 1, img + j0, HWo, outb + (size_t)i0 * HWo,
-                   HWo, 1, 1.0f, 0.0f);
-        }
-        return;
-    }
-    float *bp = J->ws + (size_t)tid * J->slot;
+    int K = J->K, HWo = J->Ho * J->Wo;
     long ldb = (n + 15) / 16 * 16;
     for (int p0 = 0; p0 < K; p0 += CONV_KC) {
         int kcb = K - p0 < CONV_KC ? K - p0 : CONV_KC;
@@ -264,10 +286,135 @@ static void conv_task(void *ctx, long task, int tid)
             pack_panel(J, bp, ldb, img, j0, n, p0, kcb);
         for (int i0 = 0; i0 < J->Cout; i0 += NR_UKR_MR) {
             int m = J->Cout - i0 < NR_UKR_MR ? J->Cout - i0 : NR_UKR_MR;
-            J->ukr(m, n, kcb, J->w + (size_t)i0 * K + p0, K, 1, bp, ldb,
-                   outb + (size_t)i0 * HWo, HWo, 1, 1.0f, p0 == 0 ? 0.0f : 1.0f);
+            J->ukr(m, n, kcb, J->w + (size_t)i0 * K + p0, K, 1, bp, ldb, NULL,
+                   outb + (size_t)i0 * HWo + j0, HWo, 1, 1.0f, p0 == 0 ? 0.0f : 1.0f);
         }
     }
+}
+
+/* Implicit mode.  The zero-padded image Xp (Cin, H+2pad, W+2pad) is split into stride^2
+ * phase images Q[a][b](ci, y, x) = Xp(ci, y*s + a, x*s + b), each (Cin, Hq, Wq).  Tap
+ * (kh, kw) of output (ho, wo) reads Xp(ci, ho*s + kh, wo*s + kw) =
+ * Q[kh%s][kw%s](ci, ho + kh/s, wo + kw/s), so im2col row p = (ci, kh, kw) is the buffer
+ * read from boff[p] along the flattened grid j = ho*Wq + wo (stride 1: Q = Xp).  Columns
+ * wo >= Wo of that grid are junk: each 8 x 48 tile goes to a small buffer and only its
+ * valid columns are copied out. */
+static void build_phases(const conv_job *J, const float *img, float *Q)
+{
+    int H = J->H, W = J->W, s = J->stride, pad = J->pad, Hq = J->Hq, Wq = J->Wq;
+    size_t plane = (size_t)Hq * Wq, phase = (size_t)J->Cin * plane;
+    if (s == 1) { /* zero the border only, copy rows whole */
+        for (int ci = 0; ci < J->Cin; ci++) {
+            float *q = Q + ci * plane;
+            const float *x = img + (size_t)ci * H * W;
+            memset(q, 0, (size_t)pad * Wq * sizeof(float));
+            for (int h = 0; h < H; h++) {
+                float *r = q + (size_t)(h + pad) * Wq;
+                for (int t = 0; t < pad; t++) r[t] = 0.0f;
+                for (int t = pad + W; t < Wq; t++) r[t] = 0.0f;
+                copy_row(r + pad, x + (size_t)h * W, W, J->relu);
+            }
+            memset(q + (size_t)(H + pad) * Wq, 0, (size_t)(Hq - H - pad) * Wq * sizeof(float));
+        }
+        return;
+    }
+    memset(Q, 0, (size_t)s * s * phase * sizeof(float));
+    for (int ci = 0; ci < J->Cin; ci++)
+        for (int h = 0; h < H; h++) {
+            int y = h + pad;
+            const float *x = img + ((size_t)ci * H + h) * W;
+            for (int b = 0; b < s; b++) {
+                /* columns w with (w + pad) % s == b land in phase b at (w + pad) / s */
+                int w0 = ((b - pad) % s + s) % s;
+                float *r = Q + (size_t)((y % s) * s + b) * phase + ci * plane +
+                           (size_t)(y / s) * Wq + (w0 + pad) / s;
+                int w = w0, t = 0;
+#ifdef __AVX512F__
+                if (s == 2) { /* x[w0], x[w0+2], ...: the even lanes of two loads */
+                    const __m512i ev = _mm512_setr_epi32(0, 2, 4, 6, 8, 10, 12, 14, 16, 18, 20,
+                                                         22, 24, 26, 28, 30);
+                    const __m512 z = _mm512_setzero_ps();
+                    for (; w + 32 <= W; w += 32, t += 16) {
+                        __m512 v = _mm512_permutex2var_ps(_mm512_loadu_ps(x + w), ev,
+                                                          _mm512_loadu_ps(x + w + 16));
+                        _mm512_storeu_ps(r + t, J->relu ? _mm512_max_ps(z, v) : v);
+                    }
+                }
+#endif
+                for (; w < W; w += s, t++) {
+                    float v = x[w];
+                    r[t] = J->relu && v < 0.0f ? 0.0f : v;
+                }
+            }
+        }
+}
+
+static void image_implicit(const conv_job *J, const float *img, float *outb, float *Q)
+{
+    build_phases(J, img, Q);
+    int Wq = J->Wq, Wo = J->Wo, HWo = J->Ho * Wo, N = (J->Ho - 1) * Wq + Wo;
+    float tile[NR_UKR_MR * NR_UKR_NR] __attribute__((aligned(64)));
+    for (int j0 = 0; j0 < N; j0 += NR_UKR_NR) {
+        int n = N - j0 < NR_UKR_NR ? N - j0 : NR_UKR_NR;
+        for (int i0 = 0; i0 < J->Cout; i0 += NR_UKR_MR) {
+            int m = J->Cout - i0 < NR_UKR_MR ? J->Cout - i0 : NR_UKR_MR;
+            J->ukr(m, n, J->K, J->w + (size_t)i0 * J->K, J->K, 1, Q + j0, 0, J->boff, tile,
+                   NR_UKR_NR, 1, 1.0f, 0.0f);
+            for (int j = j0; j < j0 + n;) {
+                int ho = j / Wq, wo = j - ho * Wq;
+                int len = Wq - wo < j0 + n - j ? Wq - wo : j0 + n - j;
+                int valid = Wo - wo < len ? Wo - wo : len;
+                for (int i = 0; valid > 0 && i < m; i++)
+                    memcpy(outb + (size_t)(i0 + i) * HWo + (size_t)ho * Wo + wo,
+                           tile + i * NR_UKR_NR + (j - j0), (size_t)valid * sizeof(float));
+                j += len;
+            }
+        }
+    }
+}
+
+/* One image per task. */
+static void conv_task(void *ctx, long b, int tid)
+{
+    const conv_job *J = ctx;
+    int HWo = J->Ho * J->Wo, K = J->K;
+    const float *img = J->in + (size_t)b * J->Cin * J->H * J->W;
+    float *outb = J->out + (size_t)b * J->Cout * HWo;
+    float *slot = J->slots + (size_t)tid * J->slot;
+    if (J->mode == MODE_IMPLICIT) {
+        image_implicit(J, img, outb, slot);
+        return;
+    }
+    for (int j0 = 0; j0 < HWo; j0 += NR_UKR_NR) {
+        int n = HWo - j0 < NR_UKR_NR ? HWo - j0 : NR_UKR_NR;
+        if (J->mode == MODE_PACKED) {
+            panel_packed(J, img, outb, j0, n, slot);
+            continue;
+        }
+        for (int i0 = 0; i0 < J->Cout; i0 += NR_UKR_MR) { /* direct: B = the input rows */
+            int m = J->Cout - i0 < NR_UKR_MR ? J->Cout - i0 : NR_UKR_MR;
+            J->ukr(m, n, K, J->w + (size_t)i0 * K, K, 1, img + j0, HWo, NULL,
+                   outb + (size_t)i0 * HWo + j0, HWo, 1, 1.0f, 0.0f);
+        }
+    }
+}
+
+static int g_strategy; /* nr_conv2d_set_strategy: 0 automatic, 1 packed, 2 implicit */
+
+void nr_conv2d_set_strategy(int s) { g_strategy = s >= 0 && s <= 2 ? s : 0; }
+
+static int choose_mode(int Cin, int H, int W, int k, int stride, int pad, int relu)
+{
+    int implicit_ok = phases_floats(Cin, H, W, stride, pad) <= IMPLICIT_MAX;
+    if (g_strategy == 1) return MODE_PACKED;
+    if (g_strategy == 2 && implicit_ok) return MODE_IMPLICIT;
+    if (k == 1 && stride == 1 && pad == 0 && !relu) return MODE_DIRECT;
+    if (!implicit_ok) return MODE_PACKED;
+    /* Junk columns cost (Wq - Wo) / Wq of the implicit GEMM (NB201: 6% at 32x32, 25% at
+     * 8x8); the gathered panels cost ~K*N copies against Cout*K*N FMAs.  Implicit won on
+     * every NB201 shape (benches/bench_ops.c); tiny images with wide padding do not. */
+    int Wq = (W + 2 * pad + stride - 1) / stride, Wo = out_dim(W, k, stride, pad);
+    return (double)(Wq - Wo) / Wq <= IMPLICIT_MAX_JUNK ? MODE_IMPLICIT : MODE_PACKED;
 }
 
 static void conv_forward(float *out, const float *in, const float *w, int B, int Cin, int H,
@@ -275,17 +422,26 @@ static void conv_forward(float *out, const float *in, const float *w, int B, int
 {
     int Ho = out_dim(H, k, stride, pad), Wo = out_dim(W, k, stride, pad);
     if (B <= 0 || Cout <= 0 || Ho <= 0 || Wo <= 0) return;
-    size_t HWo = (size_t)Ho * Wo;
     int K = Cin * k * k;
     if (K <= 0) {
-        memset(out, 0, (size_t)B * Cout * HWo * sizeof(float));
+        memset(out, 0, (size_t)B * Cout * Ho * Wo * sizeof(float));
         return;
     }
+    float *base = align64(ws);
+    int *boff = (int *)base;
     conv_job J = {out, in, w, Cin, H, W, Cout, k, stride, pad, Ho, Wo, K, relu,
-                  k == 1 && stride == 1 && pad == 0 && !relu,
-                  (long)((HWo + NR_UKR_NR - 1) / NR_UKR_NR), align64(ws), slot_floats(K),
-                  nr_ukr_get()};
-    nr_parallel_for((long)B * J.npanels, conv_task, &J);
+                  choose_mode(Cin, H, W, k, stride, pad, relu),
+                  (H + 2 * pad + stride - 1) / stride, (W + 2 * pad + stride - 1) / stride, boff,
+                  base + boff_floats(K), slot_floats(Cin, H, W, k, stride, pad), nr_ukr_get()};
+    if (J.mode == MODE_IMPLICIT) {
+        int phase = Cin * J.Hq * J.Wq;
+        for (int p = 0; p < K; p++) {
+            int ci = p / (k * k), kh = p / k % k, kw = p % k;
+            boff[p] = ((kh % stride) * stride + kw % stride) * phase +
+                      (ci * J.Hq + kh / stride) * J.Wq + kw / stride;
+        }
+    }
+    nr_parallel_for(B, conv_task, &J);
 }
 
 void nr_conv2d_forward(float *out, const float *in, const float *w, int B, int Cin, int H,

@@ -19,11 +19,18 @@
 #include "ops/ops.h"
 
 /* Block sizes for the 8x48 kernel (floats): the packed B micro-panel (KC x 48) streams from
- * L2 together with the A block (MC x KC); NC x KC of B stays in L3.  Tuned on Zen 5 with
- * benches/bench_ops.c (2048^3: KC 256 -> ~185 GFLOP/s, KC 512 -> ~205). */
+ * L2 together with the A block (MC x KC); NC x KC of B stays in L3.  Chosen on Zen 5, one
+ * core, 2048^3: KC 128 / 256 / 512 gave ~150 / ~185 / ~205 GFLOP/s; MC and NC mattered
+ * less than the machine's noise.  -DGEMM_KC=... etc. override them for experiments. */
+#ifndef GEMM_MC
 #define GEMM_MC 144
+#endif
+#ifndef GEMM_KC
 #define GEMM_KC 512
+#endif
+#ifndef GEMM_NC
 #define GEMM_NC 4080
+#endif
 /* Below this many flops a GEMM runs on one thread (fork/join costs more than it saves). */
 #define GEMM_MIN_FLOPS_PER_THREAD 2.0e6
 
@@ -33,6 +40,7 @@ static cntx_t g_cntx;          /* our context, valid when g_have_cntx */
 static int g_have_cntx;
 static int g_force_native;
 static char g_native_name[64];
+static nr_ukr_fn g_ukr; /* set before g_cntx is published */
 
 /* BLIS-signature adapter: A and B arrive packed (A: MR per k step, B: NR per k step). */
 static void ukr_blis(dim_t m, dim_t n, dim_t k, float *restrict alpha, float *restrict a,
@@ -41,10 +49,8 @@ static void ukr_blis(dim_t m, dim_t n, dim_t k, float *restrict alpha, float *re
 {
     (void)data;
     (void)cntx;
-    static nr_ukr_fn fn;
-    if (!fn) fn = nr_ukr_get();
-    fn((int)m, (int)n, (long)k, a, 1, NR_UKR_MR, b, NR_UKR_NR, c, (long)rs_c, (long)cs_c, *alpha,
-       *beta);
+    g_ukr((int)m, (int)n, (long)k, a, 1, NR_UKR_MR, b, NR_UKR_NR, NULL, c, (long)rs_c,
+          (long)cs_c, *alpha, *beta);
 }
 
 static void set_blksz(cntx_t *cx, bszid_t id, dim_t v)
@@ -59,13 +65,15 @@ static void init_once(void)
     if (s && *s) {
         char *end;
         long v = strtol(s, &end, 10);
-        if (*end == '\0' && v >= 1) g_threads = v > NR_OPS_MAX_THREADS ? NR_OPS_MAX_THREADS : (int)v;
+        if (*end == '\0' && v >= 1)
+            g_threads = v > NR_OPS_MAX_THREADS ? NR_OPS_MAX_THREADS : (int)v;
     }
     bli_thread_set_num_threads(g_threads);
 
     arch_t arch = bli_arch_query_id();
     snprintf(g_native_name, sizeof g_native_name, "blis-%s", bli_arch_string(arch));
     if (arch == BLIS_ARCH_GENERIC && nr_ukr_is_avx512()) {
+        g_ukr = nr_ukr_get();
         g_cntx = *bli_gks_query_cntx();
         set_blksz(&g_cntx, BLIS_MR, NR_UKR_MR);
         set_blksz(&g_cntx, BLIS_NR, NR_UKR_NR);

@@ -1,8 +1,9 @@
 /* nasrank — average pooling (NCHW).
  *
- * 3x3, stride 1, pad 1, count_include_pad=False: out = (sum of the in-bounds taps, row by
- *   row, left to right, as PyTorch sums them) / (number of in-bounds taps); the interior
- *   divides by 9, edges by 6, corners by 4.
+ * 3x3, stride 1, pad 1, count_include_pad=False: out = (sum of the in-bounds taps) /
+ *   (number of in-bounds taps): the interior divides by 9, edges by 6, corners by 4.  The
+ *   AVX-512 path sums separably (3-tap row sums, then 3 of those) and multiplies by the
+ *   reciprocal count: within an ulp or two of PyTorch's sequential sum and division.
  * 2x2, stride 2: out = ((x00 + x01) + x10 + x11) * 0.25, Ho = H/2, Wo = W/2 (floor).
  * Global: out[b][c] = (sum over HW in double) / HW.
  * Planes (b, c) are grouped into tasks on the thread pool.
@@ -39,39 +40,49 @@ static float pool3_at(const float *in, int H, int W, int ho, int wo)
     return s / (float)((r1 - r0 + 1) * (c1 - c0 + 1));
 }
 
+#ifdef __AVX512F__
+/* Horizontal 3-tap sum of row x at columns wo..wo+15 (zero outside the row). */
+static inline __m512 hsum3(const float *x, int wo, __mmask16 mc, __mmask16 mr)
+{
+    __m512 c = _mm512_maskz_loadu_ps(mc, x + wo);
+    __m512 l = wo == 0 ? _mm512_castsi512_ps(_mm512_alignr_epi32(
+                             _mm512_castps_si512(c), _mm512_setzero_si512(), 15)) /* 0, c0.. */
+                       : _mm512_maskz_loadu_ps(mc, x + wo - 1);
+    return _mm512_add_ps(_mm512_add_ps(l, c), _mm512_maskz_loadu_ps(mr, x + wo + 1));
+}
+#endif
+
+/* Separable: per 16-column strip, the 3-tap row sums of rows ho-1, ho, ho+1 roll through
+ * registers; out = (their sum) * 1/(rows * cols in bounds). */
 static void pool3_plane(float *out, const float *in, int H, int W)
 {
-    for (int ho = 0; ho < H; ho++) {
-        int r0 = ho > 0 ? ho - 1 : 0, r1 = ho < H - 1 ? ho + 1 : H - 1;
-        float div = (float)((r1 - r0 + 1) * 3);
-        float *o = out + (long)ho * W;
-        int wo = 1;
+    int wo = 0;
 #ifdef __AVX512F__
-        const __m512 vd = _mm512_set1_ps(div);
-        for (; wo + 16 <= W - 1; wo += 16) {
-            __m512 s = _mm512_setzero_ps();
-            for (int r = r0; r <= r1; r++) {
-                const float *x = in + (long)r * W + wo;
-                s = _mm512_add_ps(s, _mm512_loadu_ps(x - 1));
-                s = _mm512_add_ps(s, _mm512_loadu_ps(x));
-                s = _mm512_add_ps(s, _mm512_loadu_ps(x + 1));
-            }
-            _mm512_storeu_ps(o + wo, _mm512_div_ps(s, vd));
+    const __m512 z = _mm512_setzero_ps(), one = _mm512_set1_ps(1.0f);
+    for (; wo < W; wo += 16) {
+        int cnt = W - wo < 16 ? W - wo : 16, rcnt = W - wo - 1 < 16 ? W - wo - 1 : 16;
+        __mmask16 mc = (__mmask16)((1u << cnt) - 1u), mr = (__mmask16)((1u << rcnt) - 1u);
+        __m512 cols = _mm512_set1_ps(3.0f);
+        if (wo == 0) cols = _mm512_mask_sub_ps(cols, 1, cols, one);
+        if (W - 1 - wo < 16)
+            cols = _mm512_mask_sub_ps(cols, (__mmask16)(1u << (W - 1 - wo)), cols, one);
+        const __m512 inv1 = _mm512_div_ps(one, cols);
+        const __m512 inv2 = _mm512_div_ps(one, _mm512_mul_ps(cols, _mm512_set1_ps(2.0f)));
+        const __m512 inv3 = _mm512_div_ps(one, _mm512_mul_ps(cols, _mm512_set1_ps(3.0f)));
+        __m512 hp = z, hc = hsum3(in, wo, mc, mr);
+        for (int r = 0; r < H; r++) {
+            __m512 hn = r + 1 < H ? hsum3(in + (long)(r + 1) * W, wo, mc, mr) : z;
+            int rows = 1 + (r > 0) + (r + 1 < H);
+            __m512 sum = _mm512_add_ps(_mm512_add_ps(hp, hc), hn);
+            _mm512_mask_storeu_ps(out + (long)r * W + wo, mc,
+                                  _mm512_mul_ps(sum, rows == 3 ? inv3 : rows == 2 ? inv2 : inv1));
+            hp = hc;
+            hc = hn;
         }
-#endif
-        for (; wo < W - 1; wo++) {
-            float s = 0.0f;
-            for (int r = r0; r <= r1; r++) {
-                const float *x = in + (long)r * W + wo;
-                s += x[-1];
-                s += x[0];
-                s += x[1];
-            }
-            o[wo] = s / div;
-        }
-        o[0] = pool3_at(in, H, W, ho, 0);
-        if (W > 1) o[W - 1] = pool3_at(in, H, W, ho, W - 1);
     }
+#endif
+    for (int ho = 0; ho < H; ho++)
+        for (int w = wo; w < W; w++) out[(long)ho * W + w] = pool3_at(in, H, W, ho, w);
 }
 
 static void pool3_task(void *ctx, long t, int tid)

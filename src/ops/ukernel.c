@@ -6,9 +6,11 @@
  * accumulators; partial columns use masked loads and stores (nothing outside the block is
  * read or written); rows i >= m reuse row m-1's pointer and are never stored.
  *
- * The same kernel serves BLIS (gemm.c registers it, A and B packed) and the fused conv
- * (conv.c: A = the weight rows read in place, B = an im2col panel or the input itself).
- * A portable C version with the same contract runs on CPUs without AVX-512.
+ * The same kernel serves BLIS (gemm.c registers it, A and B packed) and the convolutions
+ * (conv.c: A = the weight rows read in place; B = the input itself for 1x1 convs, or the
+ * zero-padded image read through per-row offsets, or a gathered im2col panel).
+ * A portable C version with the same contract runs on CPUs without AVX-512 (built with
+ * target attributes, the AVX-512 code needs no -march flag; the CPU is checked at run time).
  */
 #include <stddef.h>
 
@@ -68,18 +70,22 @@ static TARGET_AVX512 inline __mmask16 col_mask(int n, int v)
         }                                                                                     \
     }
 
-#define DEFINE_UKR(NAME, NVV)                                                                  \
+/* BROW(p): the start of B's row p, either b + p*ldb or b + boff[p]. */
+#define DEFINE_UKR(NAME, NVV, BROW)                                                            \
     static TARGET_AVX512 void NAME(int m, int n, long k, const float *a, long a_rs, long a_ps, \
-                                   const float *b, long ldb, float *c, long rs_c, long cs_c,  \
-                                   float alpha, float beta)                                   \
+                                   const float *b, long ldb, const int *boff, float *c,       \
+                                   long rs_c, long cs_c, float alpha, float beta)             \
     {                                                                                         \
         enum { NV = NVV };                                                                    \
+        (void)ldb;                                                                            \
+        (void)boff;                                                                           \
         const __mmask16 k0 = col_mask(n, 0), k1 = col_mask(n, 1), k2 = col_mask(n, 2);        \
         ROWS(DECL)                                                                            \
-        for (long p = 0; p < k; p++, b += ldb) {                                              \
-            __m512 b0 = _mm512_maskz_loadu_ps(k0, b), b1 = b0, b2 = b0;                       \
-            if (NV > 1) b1 = _mm512_maskz_loadu_ps(k1, b + 16);                               \
-            if (NV > 2) b2 = _mm512_maskz_loadu_ps(k2, b + 32);                               \
+        for (long p = 0; p < k; p++) {                                                        \
+            const float *bp = BROW(p);                                                        \
+            __m512 b0 = _mm512_maskz_loadu_ps(k0, bp), b1 = b0, b2 = b0;                      \
+            if (NV > 1) b1 = _mm512_maskz_loadu_ps(k1, bp + 16);                              \
+            if (NV > 2) b2 = _mm512_maskz_loadu_ps(k2, bp + 32);                              \
             ROWS(STEP)                                                                        \
             (void)b1;                                                                         \
             (void)b2;                                                                         \
@@ -99,34 +105,46 @@ static TARGET_AVX512 inline __mmask16 col_mask(int n, int v)
             }                                                                                 \
     }
 
-DEFINE_UKR(ukr_avx512_nv1, 1)
-DEFINE_UKR(ukr_avx512_nv2, 2)
-DEFINE_UKR(ukr_avx512_nv3, 3)
+#define BROW_LD(p) (b + (p) * ldb)
+#define BROW_OFF(p) (b + boff[p])
+DEFINE_UKR(ukr_avx512_nv1, 1, BROW_LD)
+DEFINE_UKR(ukr_avx512_nv2, 2, BROW_LD)
+DEFINE_UKR(ukr_avx512_nv3, 3, BROW_LD)
+DEFINE_UKR(ukr_avx512_off_nv1, 1, BROW_OFF)
+DEFINE_UKR(ukr_avx512_off_nv2, 2, BROW_OFF)
+DEFINE_UKR(ukr_avx512_off_nv3, 3, BROW_OFF)
 
 static void ukr_avx512(int m, int n, long k, const float *a, long a_rs, long a_ps,
-                       const float *b, long ldb, float *c, long rs_c, long cs_c, float alpha,
-                       float beta)
+                       const float *b, long ldb, const int *boff, float *c, long rs_c, long cs_c,
+                       float alpha, float beta)
 {
     if (m <= 0 || n <= 0) return;
-    if (n <= 16)
-        ukr_avx512_nv1(m, n, k, a, a_rs, a_ps, b, ldb, c, rs_c, cs_c, alpha, beta);
+    if (boff) {
+        if (n <= 16)
+            ukr_avx512_off_nv1(m, n, k, a, a_rs, a_ps, b, ldb, boff, c, rs_c, cs_c, alpha, beta);
+        else if (n <= 32)
+            ukr_avx512_off_nv2(m, n, k, a, a_rs, a_ps, b, ldb, boff, c, rs_c, cs_c, alpha, beta);
+        else
+            ukr_avx512_off_nv3(m, n, k, a, a_rs, a_ps, b, ldb, boff, c, rs_c, cs_c, alpha, beta);
+    } else if (n <= 16)
+        ukr_avx512_nv1(m, n, k, a, a_rs, a_ps, b, ldb, boff, c, rs_c, cs_c, alpha, beta);
     else if (n <= 32)
-        ukr_avx512_nv2(m, n, k, a, a_rs, a_ps, b, ldb, c, rs_c, cs_c, alpha, beta);
+        ukr_avx512_nv2(m, n, k, a, a_rs, a_ps, b, ldb, boff, c, rs_c, cs_c, alpha, beta);
     else
-        ukr_avx512_nv3(m, n, k, a, a_rs, a_ps, b, ldb, c, rs_c, cs_c, alpha, beta);
+        ukr_avx512_nv3(m, n, k, a, a_rs, a_ps, b, ldb, boff, c, rs_c, cs_c, alpha, beta);
 }
 #endif
 
 /* Portable version: same contract and k order (multiply and add rounded separately). */
 static void ukr_portable(int m, int n, long k, const float *a, long a_rs, long a_ps,
-                         const float *b, long ldb, float *c, long rs_c, long cs_c, float alpha,
-                         float beta)
+                         const float *b, long ldb, const int *boff, float *c, long rs_c,
+                         long cs_c, float alpha, float beta)
 {
     float acc[MR][NR_UKR_NR];
     for (int i = 0; i < m; i++)
         for (int j = 0; j < n; j++) acc[i][j] = 0.0f;
     for (long p = 0; p < k; p++) {
-        const float *bp = b + p * ldb;
+        const float *bp = boff ? b + boff[p] : b + p * ldb;
         for (int i = 0; i < m; i++) {
             float ai = a[i * a_rs + p * a_ps];
             for (int j = 0; j < n; j++) acc[i][j] += ai * bp[j];
@@ -157,6 +175,8 @@ nr_ukr_fn nr_ukr_get(void)
 #endif
     return ukr_portable;
 }
+
+nr_ukr_fn nr_ukr_get_portable(void) { return ukr_portable; }
 
 const char *nr_ukr_name(void)
 {

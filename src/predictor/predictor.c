@@ -1,0 +1,200 @@
+/* Predictor configuration, names, feature handling and accessors. */
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "predictor/pred.h"
+
+nr_predictor_config nr_predictor_config_default(nr_predictor_kind kind)
+{
+    nr_predictor_config c = {
+        .kind = kind,
+        .embed_dim = 32,
+        .layers = 4,
+        .head_hidden = 0,
+        .adjacency = NR_ADJ_PLAIN,
+        .prune = 2,
+        .features = 0,
+        .epochs = 200,
+        .batch = 64,
+        .lr = 2e-3,
+        .beta1 = 0.9,
+        .beta2 = 0.999,
+        .weight_decay = 5e-4,
+        .clip = 5.0,
+        .ensemble = 5,
+        .folds = 5,
+        .patience = 40,
+        .min_epochs = 20,
+        .seed = 1,
+    };
+    return c;
+}
+
+nr_status nr_predictor_config_check(const nr_predictor_config *c, nr_error *err)
+{
+#define BAD(...) return nr_error_set(err, NR_ERR_INVALID, NULL, 0, 0, __VA_ARGS__)
+    if (!c) BAD("predictor config is NULL");
+    if (c->kind != NR_PRED_COMPARATOR && c->kind != NR_PRED_RELATIVISTIC) BAD("kind: unknown model kind %d", (int)c->kind);
+    if (c->embed_dim < 1 || c->embed_dim > 1024) BAD("embed_dim must be in 1..1024, got %d", c->embed_dim);
+    if (c->layers < 0 || c->layers > 16) BAD("layers must be in 0..16, got %d", c->layers);
+    if (c->head_hidden < 0 || c->head_hidden > 4096) BAD("head_hidden must be in 0..4096, got %d", c->head_hidden);
+    if (c->adjacency != NR_ADJ_PLAIN && c->adjacency != NR_ADJ_NORMALISED) BAD("adjacency: unknown kind %d", (int)c->adjacency);
+    if (c->prune < 0 || c->prune > 2) BAD("prune must be 0, 1 or 2, got %d", c->prune);
+    if (c->features & ~(unsigned)NR_FEAT_ALL) BAD("features: unknown bits in mask 0x%x", c->features);
+    if (c->epochs < 1 || c->epochs > 100000) BAD("epochs must be in 1..100000, got %d", c->epochs);
+    if (c->batch < 2 || c->batch > 4096) BAD("batch must be in 2..4096, got %d", c->batch);
+    if (!(c->lr > 0 && c->lr < 10)) BAD("lr must be in (0, 10), got %g", c->lr);
+    if (!(c->beta1 >= 0 && c->beta1 < 1)) BAD("beta1 must be in [0, 1), got %g", c->beta1);
+    if (!(c->beta2 >= 0 && c->beta2 < 1)) BAD("beta2 must be in [0, 1), got %g", c->beta2);
+    if (!(c->weight_decay >= 0 && c->weight_decay < 10)) BAD("weight_decay must be in [0, 10), got %g", c->weight_decay);
+    if (!(c->clip <= 1e300)) BAD("clip must be a number, got %g", c->clip); /* NaN fails */
+    if (c->ensemble < 1 || c->ensemble > 64) BAD("ensemble must be in 1..64, got %d", c->ensemble);
+    if (c->folds != 0 && (c->folds < 2 || c->folds > 64)) BAD("folds must be 0 or in 2..64, got %d", c->folds);
+    if (c->patience < 1) BAD("patience must be >= 1, got %d", c->patience);
+    if (c->min_epochs < 0) BAD("min_epochs must be >= 0, got %d", c->min_epochs);
+#undef BAD
+    return NR_OK;
+}
+
+const char *nr_predictor_kind_name(nr_predictor_kind kind)
+{
+    return kind == NR_PRED_COMPARATOR ? "comparator" : kind == NR_PRED_RELATIVISTIC ? "relativistic" : NULL;
+}
+
+nr_status nr_predictor_kind_parse(const char *s, nr_predictor_kind *out, nr_error *err)
+{
+    if (s && !strcmp(s, "comparator")) *out = NR_PRED_COMPARATOR;
+    else if (s && !strcmp(s, "relativistic")) *out = NR_PRED_RELATIVISTIC;
+    else
+        return nr_error_set(err, NR_ERR_INVALID, NULL, 0, 0,
+                            "unknown model kind '%s' (expected comparator or relativistic)", s ? s : "(null)");
+    return NR_OK;
+}
+
+static const struct {
+    const char *name;
+    unsigned bit;
+} feat_names[PG_MAX_EXTRA] = {{"naswot", NR_FEAT_NASWOT}, {"params", NR_FEAT_PARAMS}, {"flops", NR_FEAT_FLOPS}};
+
+const char *pp_feature_name(unsigned bit)
+{
+    for (int i = 0; i < PG_MAX_EXTRA; i++)
+        if (feat_names[i].bit == bit) return feat_names[i].name;
+    return NULL;
+}
+
+nr_status nr_predictor_features_parse(const char *s, unsigned *mask, nr_error *err)
+{
+    *mask = 0;
+    if (!s || !*s || !strcmp(s, "none")) return NR_OK;
+    const char *p = s;
+    for (;;) {
+        const char *comma = strchr(p, ',');
+        size_t len = comma ? (size_t)(comma - p) : strlen(p);
+        unsigned bit = 0;
+        for (int i = 0; i < PG_MAX_EXTRA; i++)
+            if (strlen(feat_names[i].name) == len && !strncmp(p, feat_names[i].name, len)) bit = feat_names[i].bit;
+        if (!bit)
+            return nr_error_set(err, NR_ERR_INVALID, NULL, 0, 0,
+                                "unknown feature '%.*s' in '%s' (expected a comma-separated subset of "
+                                "naswot, params, flops)", (int)len, p, s);
+        if (*mask & bit)
+            return nr_error_set(err, NR_ERR_INVALID, NULL, 0, 0, "feature '%.*s' given twice in '%s'", (int)len, p, s);
+        *mask |= bit;
+        if (!comma) break;
+        p = comma + 1;
+    }
+    return NR_OK;
+}
+
+void pp_set_features(nr_predictor *p)
+{
+    p->nfeat = 0;
+    for (int i = 0; i < PG_MAX_EXTRA; i++)
+        if (p->cfg.features & feat_names[i].bit) p->feat_bit[p->nfeat++] = feat_names[i].bit;
+}
+
+nr_predictor *pp_alloc(const nr_predictor_config *cfg, int hist_cap)
+{
+    nr_predictor *p = calloc(1, sizeof *p);
+    if (!p) return NULL;
+    p->cfg = *cfg;
+    p->cfg.progress = NULL;
+    p->cfg.progress_ctx = NULL;
+    pp_set_features(p);
+    p->dims = (pm_dims){cfg->kind, cfg->embed_dim, cfg->layers, cfg->head_hidden, p->nfeat};
+    pm_layout_make(&p->dims, &p->lay);
+    p->members = cfg->ensemble;
+    for (int i = 0; i < PG_MAX_EXTRA; i++) p->feat_mean[i] = 0, p->feat_std[i] = 1;
+    p->naswot_floor = 0;
+    p->theta = calloc((size_t)p->members * p->lay.total, sizeof *p->theta);
+    p->score_mean = calloc((size_t)p->members, sizeof *p->score_mean);
+    p->score_std = calloc((size_t)p->members, sizeof *p->score_std);
+    p->hist_cap = hist_cap;
+    p->hist_n = calloc((size_t)p->members, sizeof *p->hist_n);
+    p->hist_loss = calloc((size_t)p->members * (size_t)(hist_cap > 0 ? hist_cap : 1), sizeof *p->hist_loss);
+    p->hist_tau = calloc((size_t)p->members * (size_t)(hist_cap > 0 ? hist_cap : 1), sizeof *p->hist_tau);
+    p->info.holdout_tau = NAN;
+    if (!p->theta || !p->score_mean || !p->score_std || !p->hist_n || !p->hist_loss || !p->hist_tau) {
+        nr_predictor_free(p);
+        return NULL;
+    }
+    return p;
+}
+
+void nr_predictor_free(nr_predictor *p)
+{
+    if (!p) return;
+    free(p->theta);
+    free(p->score_mean);
+    free(p->score_std);
+    free(p->hist_n);
+    free(p->hist_loss);
+    free(p->hist_tau);
+    free(p);
+}
+
+double pp_feature_raw(const nr_predictor *p, unsigned bit, const nr_arch *a, double naswot)
+{
+    switch (bit) {
+    case NR_FEAT_NASWOT: return naswot == -INFINITY ? p->naswot_floor : naswot;
+    case NR_FEAT_PARAMS: return log((double)nr_arch_params(a, NULL));
+    case NR_FEAT_FLOPS: return log(nr_arch_flops(a, NULL));
+    }
+    return NAN;
+}
+
+nr_status pp_features(const nr_predictor *p, const nr_arch *a, double naswot, double *x, size_t row,
+                      nr_error *err)
+{
+    for (int k = 0; k < p->nfeat; k++) {
+        if (p->feat_bit[k] == NR_FEAT_NASWOT && (isnan(naswot) || naswot == INFINITY))
+            return nr_error_set(err, NR_ERR_NUMERIC, NULL, 0, 0,
+                                "arch %zu: NASWOT score is %s (finite or -inf required)", row,
+                                isnan(naswot) ? "NaN" : "+inf");
+        x[k] = (pp_feature_raw(p, p->feat_bit[k], a, naswot) - p->feat_mean[k]) / p->feat_std[k];
+    }
+    return NR_OK;
+}
+
+const nr_predictor_config *nr_predictor_get_config(const nr_predictor *p)
+{
+    return &p->cfg;
+}
+
+void nr_predictor_get_info(const nr_predictor *p, nr_predictor_info *out)
+{
+    *out = p->info;
+}
+
+size_t nr_predictor_history(const nr_predictor *p, int member, const double **loss, const double **tau)
+{
+    if (member < 0 || member >= p->members || p->hist_cap <= 0) {
+        *loss = *tau = NULL;
+        return 0;
+    }
+    *loss = p->hist_loss + (size_t)member * p->hist_cap;
+    *tau = p->hist_tau + (size_t)member * p->hist_cap;
+    return (size_t)p->hist_n[member];
+}
