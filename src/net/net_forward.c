@@ -3,7 +3,7 @@
  * Workspace (one allocation, reused while the batch size does not grow), T = B*C*S*S
  * floats, the largest activation (stage 1):
  *   4 node buffers (T each; after a cell, node 3 becomes the next cell's node 0),
- *   R   ReLU output (T),   P   pooling output (T),
+ *   R   lastact output (T),   P   pooling output / scratch (T),
  *   Tmp stacked conv output (3T: up to three conv edges leave one node),
  *   the im2col workspace of the largest conv.
  * ReLU inputs are handed to the sink as they are produced; nothing else is kept.
@@ -86,58 +86,75 @@ static void carve(fwd *f)
     f->col = p;
 }
 
-/* out = BN(conv(relu?(in))) for one conv; in (B, Cin, H, H). */
-static void conv_bn(fwd *f, float *out, const float *in, const float *w, const float *g,
-                    const float *b, int Cin, int H, int Cout, int k, int stride)
+/* acc (+)= x over n floats: the first contribution to a node is a copy, later ones add, so
+ * node buffers never need zeroing first. */
+static void accumulate(float *acc, const float *x, size_t n, int *written)
 {
-    int pad = k / 2, Ho = (H + 2 * pad - k) / stride + 1;
-    nr_conv2d_forward(out, in, w, f->B, Cin, H, H, Cout, k, stride, pad, f->col);
-    nr_batchnorm_forward(out, NULL, NULL, out, g, b, f->B, Cout, Ho * Ho, BN_EPS);
+    if (*written) nr_add_inplace(acc, x, n);
+    else memcpy(acc, x, n * sizeof *acc);
+    *written = 1;
 }
 
+/* One cell.  Sources are visited in order (node 0, 1, 2); node j is complete when its turn
+ * comes because every edge into it comes from an earlier node.  Per source: its ReLU input
+ * goes to the sink, its conv edges run as one stacked conv per kernel size (ReLU fused into
+ * the conv's input copy) whose batch norm scatters straight into the target nodes, then the
+ * skip and pooling edges. */
 static void cell_forward(fwd *f, const nr_stage *st)
 {
     const nr_net *net = f->net;
     const nr_arch *a = &net->arch;
     int B = f->B, C = st->Cout, H = st->H, HW = H * H;
     size_t n = (size_t)B * C * HW;
-    for (int j = 1; j < 4; j++)
-        if (net->needed[j]) memset(f->node[j], 0, n * sizeof(float));
+    int written[4] = {1, 0, 0, 0};
     for (int src = 0; src < 3; src++) {
         if (!net->needed[src]) continue;
         float *x = f->node[src];
-        int nconv = st->groups[src][0].m + st->groups[src][1].m;
-        if (nconv > 0) {
-            emit(f, st->node_name[src], x, C, H, nconv, 2 * nconv);
-            nr_relu_forward(f->R, x, n);
+        if (!written[src]) { /* every edge into it is `none` */
+            memset(x, 0, n * sizeof *x);
+            written[src] = 1;
         }
+        int nconv = st->groups[src][0].m + st->groups[src][1].m;
+        if (nconv > 0) emit(f, st->node_name[src], x, C, H, nconv, 2 * nconv);
         for (int g = 0; g < 2; g++) {
             const nr_conv_group *grp = &st->groups[src][g];
-            int any = 0;
-            for (int s = 0; s < grp->m; s++) any |= net->needed[grp->target[s]];
-            if (!any) continue;
-            conv_bn(f, f->Tmp, f->R, grp->w, grp->gamma, grp->beta, C, H, grp->m * C, grp->k, 1);
+            float *dst[3];
+            int add[3], any = 0;
             for (int s = 0; s < grp->m; s++) {
-                if (!net->needed[grp->target[s]]) continue;
-                float *dst = f->node[grp->target[s]];
-                for (int b = 0; b < B; b++)
-                    nr_add_inplace(dst + (size_t)b * C * HW,
-                                   f->Tmp + ((size_t)b * grp->m + s) * C * HW, (size_t)C * HW);
+                int t = grp->target[s];
+                if (net->needed[t]) {
+                    dst[s] = f->node[t];
+                    add[s] = written[t];
+                    written[t] = any = 1;
+                } else { /* its codes count, its output does not: compute into scratch */
+                    dst[s] = f->P;
+                    add[s] = 0;
+                }
             }
+            if (!any) continue;
+            int k = grp->k;
+            nr_relu_conv2d_forward(f->Tmp, x, grp->w, B, C, H, H, grp->m * C, k, 1, k / 2, f->col);
+            nr_batchnorm_scatter(dst, add, C, f->Tmp, grp->gamma, grp->beta, B, grp->m * C, HW, BN_EPS);
         }
-        int pooled = 0;
+        int pooled = 0; /* f->P holds avgpool(x) */
         for (int e = 0; e < NR_NUM_EDGES; e++) {
             int to = nr_edge_to(e);
             if (nr_edge_from(e) != src || !net->needed[to]) continue;
             if (a->op[e] == NR_OP_SKIP) {
-                nr_add_inplace(f->node[to], x, n);
+                accumulate(f->node[to], x, n, &written[to]);
             } else if (a->op[e] == NR_OP_AVGPOOL3X3) {
+                if (!written[to]) {
+                    nr_avgpool3x3_forward(f->node[to], x, B, C, H, H);
+                    written[to] = 1;
+                    continue;
+                }
                 if (!pooled) nr_avgpool3x3_forward(f->P, x, B, C, H, H);
                 pooled = 1;
                 nr_add_inplace(f->node[to], f->P, n);
             }
         }
     }
+    if (!written[3]) memset(f->node[3], 0, n * sizeof(float));
     /* node 3 is the output: it becomes node 0 of the next stage */
     float *t = f->node[0];
     f->node[0] = f->node[3];
@@ -149,16 +166,16 @@ static void resblock_forward(fwd *f, const nr_stage *st)
 {
     int B = f->B, ci = st->Cin, co = st->Cout, H = st->H, Ho = H / 2;
     float *x = f->node[0], *a = f->node[1], *b = f->node[2], *sc = f->node[3];
-    size_t nin = (size_t)B * ci * H * H, nout = (size_t)B * co * Ho * Ho;
     emit(f, st->name_a, x, ci, H, 1, 2);
-    nr_relu_forward(f->R, x, nin);
-    conv_bn(f, a, f->R, st->wa, st->ga, st->ba, ci, H, co, 3, 2);
+    nr_relu_conv2d_forward(a, x, st->wa, B, ci, H, H, co, 3, 2, 1, f->col);
+    nr_batchnorm_forward(a, NULL, NULL, a, st->ga, st->ba, B, co, Ho * Ho, BN_EPS);
     emit(f, st->name_b, a, co, Ho, 1, 2);
-    nr_relu_forward(f->R, a, nout);
-    conv_bn(f, b, f->R, st->wb, st->gb, st->bb, co, Ho, co, 3, 1);
+    nr_relu_conv2d_forward(b, a, st->wb, B, co, Ho, Ho, co, 3, 1, 1, f->col);
     nr_avgpool2x2_forward(f->P, x, B, ci, H, H);
     nr_conv2d_forward(sc, f->P, st->wd, B, ci, Ho, Ho, co, 1, 1, 0, f->col);
-    nr_add_inplace(sc, b, nout);
+    float *dst[1] = {sc};
+    int add[1] = {1};
+    nr_batchnorm_scatter(dst, add, co, b, st->gb, st->bb, B, co, Ho * Ho, BN_EPS);
     f->node[0] = sc;
     f->node[3] = x;
 }

@@ -23,6 +23,11 @@ typedef struct bn_job {
     int B, C, HW;
     float eps;
     int group; /* channels per task */
+    /* scatter mode (dst != NULL): channel c goes to dst[c / Cs], channel c % Cs of a
+     * (B, Cs, HW) tensor, added when add[c / Cs], else written */
+    float *const *dst;
+    const int *add;
+    int Cs;
 } bn_job;
 
 #define LANES 32
@@ -80,6 +85,21 @@ static void normalise(float *out, const float *in, int n, float mh, float ml, fl
     for (; i < n; i++) out[i] = ((in[i] - mh) - ml) * a + b;
 }
 
+/* out += ((x - mh) - ml) * a + b */
+static void normalise_add(float *out, const float *in, int n, float mh, float ml, float a, float b)
+{
+    int i = 0;
+#ifdef __AVX512F__
+    const __m512 vh = _mm512_set1_ps(mh), vl = _mm512_set1_ps(ml), va = _mm512_set1_ps(a),
+                 vb = _mm512_set1_ps(b);
+    for (; i + 16 <= n; i += 16) {
+        __m512 d = _mm512_sub_ps(_mm512_sub_ps(_mm512_loadu_ps(in + i), vh), vl);
+        _mm512_storeu_ps(out + i, _mm512_add_ps(_mm512_loadu_ps(out + i), _mm512_fmadd_ps(d, va, vb)));
+    }
+#endif
+    for (; i < n; i++) out[i] += ((in[i] - mh) - ml) * a + b;
+}
+
 /* At most this many channels per task (the stack holds their sums). */
 #define BN_GROUP 64
 
@@ -123,7 +143,14 @@ static void bn_task(void *ctx, long t, int tid)
     for (int b = 0; b < J->B; b++)
         for (int g = 0; g < G; g++) {
             size_t off = b * stride + (size_t)(c0 + g) * J->HW;
-            normalise(J->out + off, J->in + off, J->HW, mh[g], ml[g], a[g], be[g]);
+            if (!J->dst) {
+                normalise(J->out + off, J->in + off, J->HW, mh[g], ml[g], a[g], be[g]);
+                continue;
+            }
+            int c = c0 + g, slot = c / J->Cs;
+            float *o = J->dst[slot] + ((size_t)b * J->Cs + (size_t)(c % J->Cs)) * J->HW;
+            if (J->add[slot]) normalise_add(o, J->in + off, J->HW, mh[g], ml[g], a[g], be[g]);
+            else normalise(o, J->in + off, J->HW, mh[g], ml[g], a[g], be[g]);
         }
 }
 
@@ -131,7 +158,18 @@ void nr_batchnorm_forward(float *out, float *mean, float *rstd, const float *in,
                           const float *gamma, const float *beta, int B, int C, int HW, float eps)
 {
     if (B <= 0 || C <= 0 || HW <= 0) return;
-    bn_job J = {out, mean, rstd, in, gamma, beta, B, C, HW, eps, 1};
+    bn_job J = {out, mean, rstd, in, gamma, beta, B, C, HW, eps, 1, NULL, NULL, 0};
+    int nt = nr_threads_get();
+    J.group = (C + nt - 1) / nt;
+    if (J.group > BN_GROUP) J.group = BN_GROUP;
+    nr_parallel_for((C + J.group - 1) / J.group, bn_task, &J);
+}
+
+void nr_batchnorm_scatter(float *const *dst, const int *add, int Cs, const float *in,
+                          const float *gamma, const float *beta, int B, int C, int HW, float eps)
+{
+    if (B <= 0 || C <= 0 || HW <= 0 || Cs <= 0 || C % Cs) return;
+    bn_job J = {NULL, NULL, NULL, in, gamma, beta, B, C, HW, eps, 1, dst, add, Cs};
     int nt = nr_threads_get();
     J.group = (C + nt - 1) / nt;
     if (J.group > BN_GROUP) J.group = BN_GROUP;

@@ -67,6 +67,12 @@ void nr_conv2d_forward_gemm(float *out, const float *in, const float *w, int B, 
  * needs them). */
 void nr_batchnorm_forward(float *out, float *mean, float *rstd, const float *in,
                           const float *gamma, const float *beta, int B, int C, int HW, float eps);
+/* The same normalisation with the result scattered: in is (B, C, HW) with C = m * Cs (m
+ * stacked convs); channel c is written to dst[c / Cs] as channel c % Cs of a (B, Cs, HW)
+ * tensor, ADDED to it when add[c / Cs] != 0, else overwriting it.  Saves the separate
+ * normalised tensor and the pass that adds it into a cell node. */
+void nr_batchnorm_scatter(float *const *dst, const int *add, int Cs, const float *in,
+                          const float *gamma, const float *beta, int B, int C, int HW, float eps);
 
 /* ---- elementwise.c ----  out = x < 0 ? 0 : x (NaN passes, as in PyTorch); acc += x.
  * out may equal in, acc may equal x; no other overlap. */
