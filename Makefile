@@ -4,6 +4,8 @@
 #   make test       build and run every tests/test_*.c, summary line at the end
 #   make SANITIZE=1 test   the same under AddressSanitizer + UBSan (build-san/)
 #   make bench      run every benches/bench_*.c (JSON lines on stdout)
+#   make fuzz       libFuzzer targets (clang, ASan + UBSan, build-fuzz/), FUZZ_SECONDS each
+#   make memcheck   the CLI smoke tests with the CLI under valgrind (build-memcheck/)
 #   make install PREFIX=/usr/local
 CC      ?= cc
 PREFIX  ?= /usr/local
@@ -78,7 +80,8 @@ bench: benches
 	@for b in $(BENCH_BIN); do echo "# $$b" >&2; $$b $(BENCH_ARGS) || exit 1; done
 
 # Debian packages; idempotent and quiet when everything is present.
-DEB_PKGS := gcc make pkg-config libblis-dev liblapacke-dev libcsv-dev libjansson-dev libcairo2-dev
+DEB_PKGS := gcc make pkg-config libblis-dev liblapacke-dev libcsv-dev libjansson-dev libcairo2-dev \
+            clang libfuzzer-14-dev valgrind
 deps:
 	@missing=$$(for p in $(DEB_PKGS); do dpkg-query -W -f='$${Status}\n' $$p 2>/dev/null | grep -q '^install ok installed' || echo $$p; done); \
 	if [ -n "$$missing" ]; then \
@@ -95,7 +98,67 @@ install: all
 	install -m 644 include/nasrank/*.h $(DESTDIR)$(PREFIX)/include/nasrank/
 	sed -e 's|@PREFIX@|$(PREFIX)|g' -e 's|@VERSION@|$(VERSION)|g' nasrank.pc.in > $(DESTDIR)$(PREFIX)/lib/pkgconfig/nasrank.pc
 
+# ---- fuzzing: libFuzzer targets tests/fuzz/fuzz_*.c, built with clang + ASan + UBSan -------
+# The library is rebuilt in build-fuzz/ with coverage instrumentation; each target then runs
+# FUZZ_SECONDS on a scratch corpus seeded from tests/fuzz/corpus/<target>/ (the committed seeds,
+# crash reproducers included, are replayed first).  Any crash, leak, UB or timeout fails;
+# the input that caused it is left in build-fuzz/crashes/.
+FUZZ_SECONDS ?= 30
+FUZZ_CC      ?= clang
+FUZZ_BUILD   := build-fuzz
+FUZZ_OPT     := -O1 -g -fno-omit-frame-pointer -fsanitize=address,undefined -fno-sanitize-recover=undefined
+FUZZ_SRC     := $(sort $(wildcard tests/fuzz/fuzz_*.c))
+FUZZ_BIN     := $(FUZZ_SRC:tests/fuzz/%.c=$(FUZZ_BUILD)/%)
+
+.PHONY: fuzz fuzz-build memcheck
+fuzz-build:
+	@$(MAKE) --no-print-directory BUILD=$(FUZZ_BUILD) CC=$(FUZZ_CC) OPT="$(FUZZ_OPT) -fsanitize=fuzzer-no-link" \
+	  $(FUZZ_BUILD)/libnasrank.a $(FUZZ_BUILD)/src/cli/cli_rows.o
+	@$(MAKE) --no-print-directory $(FUZZ_BIN)
+
+$(FUZZ_BUILD)/fuzz_%: tests/fuzz/fuzz_%.c tests/fuzz/fuzz_util.h $(FUZZ_BUILD)/libnasrank.a $(FUZZ_BUILD)/src/cli/cli_rows.o
+	@$(if $(V),,echo "  FUZZ    $@")
+	$(Q)$(FUZZ_CC) $(CPPFLAGS) -D_GNU_SOURCE -std=c11 -Wall -Wextra -Wpedantic $(FUZZ_OPT) -fsanitize=fuzzer \
+	  $< $(FUZZ_BUILD)/src/cli/cli_rows.o $(FUZZ_BUILD)/libnasrank.a $(LDLIBS) -o $@
+
+fuzz: fuzz-build
+	@mkdir -p $(FUZZ_BUILD)/crashes
+	@fail=0; total=0; \
+	for b in $(FUZZ_BIN); do \
+	  t=$$(basename $$b); mkdir -p $(FUZZ_BUILD)/corpus/$$t tests/fuzz/corpus/$$t; \
+	  case $$t in fuzz_cifar) ml=12400;; fuzz_table|fuzz_model) ml=16384;; *) ml=4096;; esac; \
+	  $$b -max_total_time=$(FUZZ_SECONDS) -max_len=$$ml -timeout=20 -rss_limit_mb=2560 -print_final_stats=1 \
+	    -artifact_prefix=$(FUZZ_BUILD)/crashes/$$t- $(FUZZ_BUILD)/corpus/$$t tests/fuzz/corpus/$$t \
+	    >$(FUZZ_BUILD)/$$t.log 2>&1; rc=$$?; \
+	  execs=$$(sed -n 's/^stat::number_of_executed_units: *//p' $(FUZZ_BUILD)/$$t.log); \
+	  rate=$$(sed -n 's/^stat::average_exec_per_sec: *//p' $(FUZZ_BUILD)/$$t.log); \
+	  if [ $$rc -ne 0 ]; then fail=1; tail -n 60 $(FUZZ_BUILD)/$$t.log; echo "FAIL $$t (exit $$rc; log $(FUZZ_BUILD)/$$t.log)"; \
+	  else echo "ok   $$t: $$execs execs, $$rate execs/s, $(FUZZ_SECONDS) s, 0 crashes"; fi; \
+	  total=$$((total + $${execs:-0})); \
+	done; \
+	echo "fuzz: $$total execs in all"; exit $$fail
+
+# ---- memcheck: the CLI smoke scripts with every CLI run under valgrind --------------------
+# A build without -march=native (valgrind knows no AVX-512), and NASRANK_BIN pointing at a
+# wrapper that runs it under memcheck; each run logs to build-memcheck/vg/ (quiet: an empty log
+# is a clean run).  Leaks count when definite or indirect (BLIS keeps its pools until exit).
+MEMCHECK_BUILD   := build-memcheck
+MEMCHECK_SCRIPTS ?= tests/cli_smoke.sh tests/cli_bad_inputs.sh
+memcheck:
+	@$(MAKE) --no-print-directory BUILD=$(MEMCHECK_BUILD) OPT="-O1 -g" $(MEMCHECK_BUILD)/nasrank
+	@rm -rf $(MEMCHECK_BUILD)/vg && mkdir -p $(MEMCHECK_BUILD)/vg
+	@printf '#!/bin/sh\nexec valgrind -q --error-exitcode=1 --leak-check=full --errors-for-leak-kinds=definite,indirect --show-leak-kinds=definite,indirect --log-file=$(CURDIR)/$(MEMCHECK_BUILD)/vg/%%p.log $(CURDIR)/$(MEMCHECK_BUILD)/nasrank "$$@"\n' \
+	  >$(MEMCHECK_BUILD)/nasrank-vg && chmod +x $(MEMCHECK_BUILD)/nasrank-vg
+	@fail=0; for s in $(MEMCHECK_SCRIPTS); do \
+	  NASRANK_BIN=$(CURDIR)/$(MEMCHECK_BUILD)/nasrank-vg NASRANK_SOURCE=$(CURDIR) sh $$s >$(MEMCHECK_BUILD)/$$(basename $$s).log 2>&1 || fail=1; \
+	  echo "$$s: $$(tail -n 1 $(MEMCHECK_BUILD)/$$(basename $$s).log)"; \
+	done; \
+	runs=$$(ls $(MEMCHECK_BUILD)/vg | wc -l); dirty=$$(find $(MEMCHECK_BUILD)/vg -type f -size +0 | wc -l); \
+	echo "memcheck: $$runs CLI runs under valgrind, $$dirty with errors"; \
+	if [ $$dirty -ne 0 ]; then find $(MEMCHECK_BUILD)/vg -type f -size +0 | head -n 3 | xargs cat | head -n 80; fail=1; fi; \
+	exit $$fail
+
 clean:
-	rm -rf build build-san
+	rm -rf build build-san $(FUZZ_BUILD) $(MEMCHECK_BUILD)
 
 -include $(LIB_OBJ:.o=.d) $(CLI_OBJ:.o=.d)

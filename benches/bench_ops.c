@@ -8,6 +8,8 @@
  *      image (chunk 1), per 8 images, and per batch (chunkB).
  *   3. Memory-bound kernels in GB/s (bytes that must move: read + write once).
  * Each value is the median of n timed runs after one warm-up run; "best" is the fastest.
+ *
+ *   bench_ops [--quick] [--reps N]
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -18,6 +20,9 @@
 #include "ops/ops.h"
 
 static int g_quick;
+static int g_reps; /* --reps N: runs per measurement (default 7-21, --quick 3-5) */
+
+static int reps_or(int dflt) { return g_reps > 0 ? g_reps : dflt; }
 
 static double now(void)
 {
@@ -133,8 +138,10 @@ int main(int argc, char **argv)
     for (int i = 1; i < argc; i++) {
         if (strcmp(argv[i], "--quick") == 0)
             g_quick = 1;
+        else if (strcmp(argv[i], "--reps") == 0 && i + 1 < argc && atoi(argv[i + 1]) > 0)
+            g_reps = atoi(argv[++i]);
         else {
-            fprintf(stderr, "usage: bench_ops [--quick]\n");
+            fprintf(stderr, "usage: bench_ops [--quick] [--reps N]\n");
             return 2;
         }
     }
@@ -145,7 +152,7 @@ int main(int argc, char **argv)
     /* 1. ceiling */
     int N = g_quick ? 1024 : 2048;
     gemm_ctx g = {N, randf((size_t)N * N, 1), randf((size_t)N * N, 2), randf((size_t)N * N, 3)};
-    int reps = g_quick ? 3 : 7;
+    int reps = reps_or(g_quick ? 3 : 7);
     fprintf(stderr, "# sgemm kernel: %s (BLIS native: ", nr_sgemm_kernel_name());
     nr_sgemm_set_native(1);
     fprintf(stderr, "%s)\n", nr_sgemm_kernel_name());
@@ -184,7 +191,7 @@ int main(int argc, char **argv)
         {"stem3x3_c3to16_32x32", 3, 32, 16, 3, 1, 1},
     };
     int B = g_quick ? 16 : 128;
-    reps = g_quick ? 3 : 9;
+    reps = reps_or(g_quick ? 3 : 9);
     for (size_t s = 0; s < sizeof shapes / sizeof shapes[0]; s++) {
         int Cin = shapes[s].Cin, H = shapes[s].H, Cout = shapes[s].Cout, k = shapes[s].k;
         int st = shapes[s].stride, pad = shapes[s].pad;
@@ -236,7 +243,7 @@ int main(int argc, char **argv)
     m.y = randf(n, 51);
     m.g = randf(16, 52);
     m.b = randf(16, 53);
-    reps = g_quick ? 5 : 21;
+    reps = reps_or(g_quick ? 5 : 21);
     for (int kind = 0; kind < 4; kind++) {
         m.kind = kind;
         for (int ti = 0; ti < 2; ti++) {

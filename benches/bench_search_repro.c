@@ -17,11 +17,12 @@
  * stderr, then the target checks.
  *
  *   bench_search_repro [--quick] [--runs R] [--scores FILE] [--scores-cifar100 FILE]
- *                      [--threads N] [--only SUBSTRING]
+ *                      [--predictor-runs R] [--threads N] [--only SUBSTRING]
  *   --scores: CIFAR-10 NASWOT scores of all archs (nasrank score --all -o FILE); without it
  *   they are computed on the fly (~1 h for the whole space; --quick: few runs).
  *   --scores-cifar100: the same on CIFAR-100 images (nasrank score --all --dataset cifar100);
  *   without it the CIFAR-100 row is computed on the fly with --quick and skipped otherwise.
+ *   --predictor-runs: runs of the predictor rows (default 100: ~3-6 s per run; --quick 5).
  *   --quick: 20 runs per row (3 for rows that must compute scores on the fly).
  */
 #include <math.h>
@@ -85,10 +86,11 @@ int main(int argc, char **argv)
     int quick = bench_has_flag(argc, argv, "--quick");
     const char *runs_s = arg_str(argc, argv, "--runs"), *only = arg_str(argc, argv, "--only");
     const char *scores10 = arg_str(argc, argv, "--scores"), *scores100 = arg_str(argc, argv, "--scores-cifar100");
-    const char *threads_s = arg_str(argc, argv, "--threads");
+    const char *threads_s = arg_str(argc, argv, "--threads"), *pruns_s = arg_str(argc, argv, "--predictor-runs");
     int runs = runs_s ? atoi(runs_s) : quick ? 20 : 500;
     int threads = threads_s ? atoi(threads_s) : 1;
-    if (runs < 1 || threads < 1) return fprintf(stderr, "bad arguments\n"), 2;
+    int pruns = pruns_s ? atoi(pruns_s) : quick ? 5 : 100;
+    if (runs < 1 || threads < 1 || pruns < 1) return fprintf(stderr, "bad arguments\n"), 2;
     nr_threads_set(threads);
     nr_error err = {0};
     nr_table *t = NULL;
@@ -124,7 +126,7 @@ int main(int argc, char **argv)
     };
     enum { NSPEC = sizeof specs / sizeof *specs };
     outcome out[NSPEC] = {{0}};
-    nr_search_result *res = malloc((size_t)runs * sizeof *res);
+    nr_search_result *res = malloc((size_t)(runs > pruns ? runs : pruns) * sizeof *res);
     for (int i = 0; i < NSPEC; i++) {
         const spec *s = &specs[i];
         if (only && !strstr(s->name, only)) continue;
@@ -138,7 +140,7 @@ int main(int argc, char **argv)
                             "'nasrank score --all --dataset cifar100'; --quick computes a few on the fly)\n", s->name);
             continue;
         }
-        int n = on_the_fly && quick ? 3 : runs;
+        int n = on_the_fly && quick ? 3 : s->strategy == NR_SEARCH_PREDICTOR ? pruns : runs;
         nr_search_config cfg = nr_search_config_default(s->strategy);
         cfg.dataset = s->ds;
         cfg.reward_epochs = s->reward_epochs;

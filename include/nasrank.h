@@ -12,6 +12,7 @@
 #include "nasrank/data.h"
 #include "nasrank/net.h"
 #include "nasrank/score.h"
+#include "nasrank/proxy.h"
 #include "nasrank/outfile.h"
 #include "nasrank/predictor.h"
 #include "nasrank/search.h"

@@ -127,6 +127,8 @@ run() {
         (cd "$fdir" && "$BIN" score "$T/good.csv" --batch 8 --no-timing --images "$fbase" -o "$T/o/out.csv" "$@") ;;
     cifar100)
         (cd "$fdir" && "$BIN" score "$T/good.csv" --batch 8 --no-timing --dataset cifar100 --images "$fbase" -o "$T/o/out.csv" "$@") ;;
+    search-scores) # a NASWOT score file for search, nothing computed
+        (cd "$fdir" && "$BIN" search --strategy naswot --samples 10 --runs 2 --no-compute --no-timing --scores "$fbase" "$@") ;;
     resume)
         cp "$file" "$T/o/out.csv.partial"
         (cd "$T/o" && "$BIN" score "$T/good.csv" --batch 8 --no-timing --resume -o out.csv "$@") ;;
@@ -166,7 +168,7 @@ check() {
         if [ -z "$left" ]; then ok; else bad "$label ($kind): left behind after a failure: $left"; fi
     else
         case $kind in
-        arch|table|table12|correlate*) [ -s "$T/out" ] && ok || bad "$label ($kind): no output" ;;
+        arch|table|table12|correlate*|search*) [ -s "$T/out" ] && ok || bad "$label ($kind): no output" ;;
         *) [ -s "$T/o/out.csv" ] && [ ! -e "$T/o/out.csv.partial" ] && ok || bad "$label ($kind): no complete output" ;;
         esac
     fi

@@ -2,13 +2,14 @@
 # Fault injection, determinism and concurrent writers, through the CLI:
 #   - output to a full device (/dev/full), a read-only or missing directory, a directory, a
 #     FIFO; stdout on a full device; a file-size limit (ulimit -f)
-#   - an address-space limit (ulimit -v) swept from "cannot even start" to "enough"
+#   - an address-space limit (ulimit -v) swept from "cannot even start" to "enough" (query,
+#     correlate, search, score)
 #   - kill -9 in the middle of `nasrank score` (once, repeatedly, with a torn last line, with
 #     a stale temporary file), then --resume: byte-identical to an uninterrupted run
 #   - two or three processes writing the same -o: one complete file, never an interleaving;
 #     OUT.partial is locked
 #   - determinism: same inputs and seed give byte-identical output for 1 and 2 threads and
-#     across runs (score; search)
+#     across runs (score; search, including the predictor strategy's trained models)
 # Every failure must give "nasrank: ..." on stderr, exit 1, and leave no half-written output.
 # The `seconds` columns are wall time and differ between runs by design; byte-identity checks
 # use --no-timing.  $NASRANK_BIN is the CLI under test, $NASRANK_SOURCE the source tree.
@@ -240,6 +241,8 @@ if vm_ok 100000000 && ! vm_ok 30000; then
     sweep query "$T/q.ref" 1500 400000 -- "$BIN" query 9930 --json
     "$BIN" correlate "$T/ref30.csv" --json >"$T/c.ref" 2>/dev/null
     sweep correlate "$T/c.ref" 1500 400000 -- "$BIN" correlate "$T/ref30.csv" --json
+    "$BIN" search --strategy random,rea,predictor --budget 20 --runs 2 --no-timing >"$T/s.ref" 2>/dev/null
+    sweep search "$T/s.ref" 3000 400000 -- "$BIN" search --strategy random,rea,predictor --budget 20 --runs 2 --no-timing
     sweep score "$T/ref30.csv" 2000 600000 -- "$BIN" score "$T/in30.csv" $S -o "$T/vm.out"
     sweep "score --threads 2" "$T/ref5.csv" 4000 600000 -- "$BIN" score "$T/in5.csv" $S --threads 2 -o "$T/vm.out"
 else
@@ -368,8 +371,11 @@ for args in "$@"; do
     same "$T/d1" "$T/d2" "score $args: 1 vs 2 threads"
     same "$T/d1" "$T/d3" "score $args: NASRANK_THREADS=2"
 done
+# search, including the predictor strategy (trained graph predictors: bit-identical whatever
+# the thread count)
 for args in "--strategy random,rea --runs 20" "--strategy random --samples 10,50 --runs 10 --json" \
-    "--strategy rea --budget 30 --runs 10 --dataset cifar100 --reward-epochs 200 --seed 5"; do
+    "--strategy rea --budget 30 --runs 10 --dataset cifar100 --reward-epochs 200 --seed 5" \
+    "--strategy predictor --budget 30 --runs 3 --json"; do
     # shellcheck disable=SC2086
     "$BIN" search $args --no-timing --threads 1 >"$T/s1" 2>/dev/null
     "$BIN" search $args --no-timing --threads 1 >"$T/s1b" 2>/dev/null

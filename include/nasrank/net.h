@@ -63,4 +63,35 @@ float *nr_net_tensor(nr_net *net, size_t i, size_t *numel);
 nr_status nr_net_forward(nr_net *net, const float *images, int B, float *logits,
                          nr_activation_sink sink, void *ctx, nr_error *err);
 
+/* ---- Gradients (net_train.c) ----
+ * A tape runs a forward pass that keeps what the backward pass needs (conv outputs before
+ * BatchNorm and their batch statistics, cell node values, ...; train-mode BN, the same
+ * kernels and results as nr_net_forward), then backward passes over the cell DAG.  Memory:
+ * about 9 activations of a stage-1 tensor (B*C*S*S floats) per stage-1 cell at worst,
+ * plus 13 such tensors of scratch (C=16, N=5, B=64: up to ~400 MB). */
+typedef struct nr_tape nr_tape; /* opaque */
+
+/* A tape for net (borrowed: it must outlive the tape and keep its parameters' addresses)
+ * and batches of up to B images.  *out is new (free with nr_tape_free); NULL on error
+ * (NR_ERR_INVALID batch out of 1..65536, NR_ERR_NOMEM). */
+nr_status nr_tape_create(nr_net *net, int B, nr_tape **out, nr_error *err);
+void nr_tape_free(nr_tape *tape); /* accepts NULL */
+
+/* Forward pass on images (B, in_channels, S, S), B <= the tape's batch.  logits (B,
+ * classes) may be NULL.  images is borrowed until the next forward on this tape (the stem's
+ * weight gradient reads it). */
+nr_status nr_tape_forward(nr_tape *tape, const float *images, int B, float *logits,
+                          nr_error *err);
+
+/* Backward of the last forward for the output gradient dlogits (B, classes): ADDS dR/dθ
+ * into grad (nr_net_num_params floats; the gradient of tensor i starts at
+ * nr_net_tensor_offset(net, i)) and dR/dimages into dimages (B, in_channels, S, S).  Either
+ * may be NULL (the work for it is skipped).  May be called several times after one forward
+ * (e.g. for two output gradients).  NR_ERR_INVALID without a forward. */
+nr_status nr_tape_backward(nr_tape *tape, const float *dlogits, float *grad, float *dimages,
+                           nr_error *err);
+
+/* Offset of parameter tensor i in the parameter (and gradient) vector; 0 if out of range. */
+size_t nr_net_tensor_offset(const nr_net *net, size_t i);
+
 #endif

@@ -45,6 +45,18 @@ void pg_build(const nr_arch *a, nr_adjacency adj, int prune, double *ahat, unsig
             if (nr_edge_to(e2) == from && !(prune >= 1 && op[e2] == NR_OP_NONE)) A[1 + e2][v] = 1;
         if (to == 3) A[v][PG_NODES - 1] = 1;
     }
+    if (prune >= 3) {
+        /* skip nodes are identities: their predecessors feed their successors directly (in
+         * topological order, so chains of skips contract too); a skip node keeps no edges */
+        for (int e = 0; e < NR_NUM_EDGES; e++) {
+            int s = 1 + e;
+            if (op[e] != NR_OP_SKIP) continue;
+            for (int p = 0; p < PG_NODES; p++)
+                for (int q = 0; q < PG_NODES; q++)
+                    if (A[p][s] && A[s][q]) A[p][q] = 1;
+            for (int u = 0; u < PG_NODES; u++) A[u][s] = A[s][u] = 0;
+        }
+    }
     types[0] = PG_TYPE_INPUT;
     types[PG_NODES - 1] = PG_TYPE_OUTPUT;
     for (int e = 0; e < NR_NUM_EDGES; e++) types[1 + e] = (unsigned char)(2 + op[e]);

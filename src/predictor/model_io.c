@@ -262,7 +262,7 @@ static nr_status load_config(const ld *c, const json_t *root, nr_predictor_confi
     INT(embed_dim, 1, 1024)
     INT(layers, 0, 16)
     INT(head_hidden, 0, 4096)
-    INT(prune, 0, 2)
+    INT(prune, 0, 3)
     INT(epochs, 1, 100000)
     INT(batch, 2, 4096)
     INT(ensemble, 1, 64)

@@ -40,7 +40,7 @@ nr_status nr_predictor_config_check(const nr_predictor_config *c, nr_error *err)
     if (c->layers < 0 || c->layers > 16) BAD("layers must be in 0..16, got %d", c->layers);
     if (c->head_hidden < 0 || c->head_hidden > 4096) BAD("head_hidden must be in 0..4096, got %d", c->head_hidden);
     if (c->adjacency != NR_ADJ_PLAIN && c->adjacency != NR_ADJ_NORMALISED) BAD("adjacency: unknown kind %d", (int)c->adjacency);
-    if (c->prune < 0 || c->prune > 2) BAD("prune must be 0, 1 or 2, got %d", c->prune);
+    if (c->prune < 0 || c->prune > 3) BAD("prune must be in 0..3, got %d", c->prune);
     if (c->features & ~(unsigned)NR_FEAT_ALL) BAD("features: unknown bits in mask 0x%x", c->features);
     if (c->epochs < 1 || c->epochs > 100000) BAD("epochs must be in 1..100000, got %d", c->epochs);
     if (c->batch < 2 || c->batch > 4096) BAD("batch must be in 2..4096, got %d", c->batch);

@@ -154,6 +154,14 @@ put("cifar100_fine_label.bin", b"".join(rec100(i, i) for i in range(8)) + rec100
 put("cifar100_coarse_label.bin", rec100(20, 5) + b"".join(rec100(i, i) for i in range(8)))
 put("cifar100_cifar10_file.bin", b"".join(rec10(i % 10) for i in range(8)))
 
+# ---- NASWOT score files (`nasrank search --strategy naswot --scores FILE --no-compute`) ----
+put("scores_no_naswot_column.csv", "index,score\n1,100.5\n")
+put("scores_conflict.csv", "index,naswot\n5,100.5\n6,99\n5,101\n")
+put("scores_text_value.csv", "arch,naswot\n%s,high\n" % A)
+put("scores_index_range.csv", "index,naswot\n-3,100\n")
+put("scores_incomplete.csv", "index,naswot\n1,100.5\n2,-inf\n3,nan\n")
+put("scores_bad_arch.csv", "arch_str,naswot\n%s,1\n%s,2\n" % (A, A.replace("~2|", "~2")))
+
 # ---- partial results of a killed run (OUT.partial, then `score --resume`) ----
 PH = "# nasrank score partial v1 seed=1 batch=8 dataset=cifar10 variant=reference images=cifar10/data_batch_1_head4000.bin\n"
 put("partial_other_settings.partial", PH.replace("seed=1", "seed=2") + "5,100.5,1,1000,0.1\n")

@@ -1,0 +1,79 @@
+#!/usr/bin/env python3
+"""Writes the seed corpora of the libFuzzer targets (tests/fuzz/corpus/<target>/seed_*).
+Small, valid or nearly valid inputs for each reader, plus the bad-input corpus of
+tests/bad_inputs/ (prefixed with the control bytes a target expects).  The model seeds
+(corpus/fuzz_model/*.json) are real model files saved by nr_predictor_save for tiny
+predictors; crash reproducers found by fuzzing are kept as crash-* files next to the seeds."""
+import glob
+import json
+import os
+import random
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+BAD = os.path.join(HERE, "..", "bad_inputs")
+rng = random.Random(7)
+
+
+def put(target, name, data):
+    d = os.path.join(HERE, "corpus", target)
+    os.makedirs(d, exist_ok=True)
+    if isinstance(data, str):
+        data = data.encode()
+    with open(os.path.join(d, "seed_" + name), "wb") as f:
+        f.write(data)
+
+
+def bad(pattern):
+    for p in sorted(glob.glob(os.path.join(BAD, pattern))):
+        with open(p, "rb") as f:
+            yield os.path.basename(p), f.read()
+
+
+OPS = ["none", "skip_connect", "nor_conv_1x1", "nor_conv_3x3", "avg_pool_3x3"]
+
+
+def arch(ops):
+    e = ["%s~%d" % (o, i) for o, i in zip(ops, [0, 0, 1, 0, 1, 2])]
+    return "|%s|+|%s|%s|+|%s|%s|%s|" % tuple(e)
+
+
+# ---- fuzz_arch: strings ----
+for k in range(6):
+    put("fuzz_arch", "valid%d" % k, arch([OPS[(k + i) % 5] for i in range(6)]))
+for name, data in bad("arch_*.txt"):
+    put("fuzz_arch", name, data.rstrip(b"\n"))
+
+# ---- fuzz_csv: documents ----
+put("fuzz_csv", "archs.csv", "arch,note\n%s,a\n\"%s\",\"x, \"\"y\"\"\"\n" % (arch(OPS[:5] + ["none"]), arch(["none"] * 6)))
+put("fuzz_csv", "index.csv", "index,naswot,params\n1,1.5,-inf\n15624,nan,1e308\n0,0x1p3,7\n")
+put("fuzz_csv", "crlf_bom.csv", b"\xef\xbb\xbfarch_str,x\r\n" + arch(["skip_connect"] * 6).encode() + b",1\r\n\r\n")
+put("fuzz_csv", "multiline.csv", 'a,b,c\n"1\n2",,"3\r\n"\n  ,\t,\n')
+put("fuzz_csv", "lone_cr.csv", "arch,n\r%s,1\r" % arch(["avg_pool_3x3"] * 6))
+for name, data in bad("score_*.csv"):
+    put("fuzz_csv", name, data[:4096])
+for name, data in bad("correlate_*.csv"):
+    put("fuzz_csv", name, data)
+
+# ---- fuzz_table: byte 0 = mode (bit 0 splice, bit 1 12-epoch), bytes 1-2 = splice line ----
+for name, data in bad("table_*.csv"):
+    put("fuzz_table", name, b"\x00\x00\x00" + data[:4096])
+for name, data in bad("table12_*.csv"):
+    put("fuzz_table", name, b"\x02\x00\x00" + data[:4096])
+put("fuzz_table", "splice_same_row.csv", b"\x01\x00\x02" + b"1," + arch(["none"] * 6).encode() + b",1,2,3,4,5,6,7,8,3,0.1,0.1,0.1,1")
+put("fuzz_table", "splice_nan.csv", b"\x01\x10\x00" + b"4096,|x~0|,nan")
+put("fuzz_table", "splice12.csv", b"\x03\x00\x05" + b"4,|none~0|+|none~0|none~1|+|none~0|none~1|none~2|,1,2,3,4,5,6")
+
+# ---- fuzz_cifar: byte 0 = control (bit 0 CIFAR-100, bits 1-3 batch - 1, bit 4 16x16) ----
+def rec10(label):
+    return bytes([label]) + bytes(rng.randrange(256) for _ in range(3072))
+
+
+def rec100(c, f):
+    return bytes([c, f]) + bytes(rng.randrange(256) for _ in range(3072))
+
+
+put("fuzz_cifar", "c10_two.bin", b"\x02" + rec10(3) + rec10(9))
+put("fuzz_cifar", "c10_one_16.bin", b"\x10" + rec10(0))
+put("fuzz_cifar", "c100_three.bin", b"\x05" + rec100(19, 99) + rec100(0, 0) + rec100(7, 42))
+put("fuzz_cifar", "c100_short.bin", b"\x01" + rec100(1, 1)[:1500])
+put("fuzz_cifar", "empty.bin", b"\x00")
