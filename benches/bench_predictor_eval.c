@@ -168,7 +168,7 @@ int main(int argc, char **argv)
                     IOPT("--epochs", epochs) IOPT("--ensemble", ensemble) IOPT("--folds", folds)
                     IOPT("--dim", embed_dim) IOPT("--layers", layers) IOPT("--hidden", head_hidden)
                     IOPT("--batch", batch) IOPT("--prune", prune) IOPT("--patience", patience)
-                    IOPT("--min-epochs", min_epochs) DOPT("--lr", lr) DOPT("--wd", weight_decay)
+                    IOPT("--min-epochs", min_epochs) IOPT("--refit", refit) DOPT("--lr", lr) DOPT("--wd", weight_decay)
                     DOPT("--clip", clip) DOPT("--beta1", beta1)
                     if ((v = opt(argc, argv, "--adj"))) cfg.adjacency = strcmp(v, "normalised") ? NR_ADJ_PLAIN : NR_ADJ_NORMALISED;
                     /* training sample: partial Fisher-Yates over benchmark indices */
@@ -215,6 +215,7 @@ int main(int argc, char **argv)
                 }
                 double tm = mean_of(tau, nseeds), ts = std_of(tau, nseeds), dm = mean_of(taud, nseeds);
                 double sm = mean_of(secs, nseeds), cm = mean_of(cpus, nseeds), hm = mean_of(htau, nseeds);
+                if (!isfinite(hm)) hm = -1; /* no held-out folds: -1 keeps the line valid JSON */
                 printf("{\"bench\": \"predictor_eval\", \"metric\": \"kendall_tau\", \"value\": %.4f, \"std\": %.4f, "
                        "\"unit\": \"tau\", \"threads\": %d, \"n\": %d, \"model\": \"%s\", \"features\": \"%s\", \"k\": %d, "
                        "\"tau_dedup\": %.4f, \"holdout_tau\": %.4f, \"train_seconds\": %.2f, \"train_cpu_seconds\": %.2f, "

@@ -18,12 +18,14 @@
  *
  *   bench_search_repro [--quick] [--runs R] [--scores FILE] [--scores-cifar100 FILE]
  *                      [--predictor-runs R] [--threads N] [--only SUBSTRING]
- *   --scores: CIFAR-10 NASWOT scores of all archs (nasrank score --all -o FILE); without it
- *   they are computed on the fly (~1 h for the whole space; --quick: few runs).
+ *   --scores (or $NASRANK_SCORES): CIFAR-10 NASWOT scores of all archs (nasrank score --all
+ *   -o FILE); without it they are computed on the fly (~1 h for the whole space; --quick: few
+ *   runs).  --scores-cifar100 (or $NASRANK_SCORES_CIFAR100) likewise for CIFAR-100.
  *   --scores-cifar100: the same on CIFAR-100 images (nasrank score --all --dataset cifar100);
  *   without it the CIFAR-100 row is computed on the fly with --quick and skipped otherwise.
  *   --predictor-runs: runs of the predictor rows (default 100: ~3-6 s per run; --quick 5).
- *   --quick: 20 runs per row (3 for rows that must compute scores on the fly).
+ *   --quick: 20 runs per row; rows that must compute scores on the fly get about 200 scores
+ *   (N=10: 20 runs, N=100: 2 runs; N=1000 and AREA are skipped).
  */
 #include <math.h>
 #include <unistd.h>
@@ -86,6 +88,9 @@ int main(int argc, char **argv)
     int quick = bench_has_flag(argc, argv, "--quick");
     const char *runs_s = arg_str(argc, argv, "--runs"), *only = arg_str(argc, argv, "--only");
     const char *scores10 = arg_str(argc, argv, "--scores"), *scores100 = arg_str(argc, argv, "--scores-cifar100");
+    if (!scores10 && getenv("NASRANK_SCORES") && *getenv("NASRANK_SCORES")) scores10 = getenv("NASRANK_SCORES");
+    if (!scores100 && getenv("NASRANK_SCORES_CIFAR100") && *getenv("NASRANK_SCORES_CIFAR100"))
+        scores100 = getenv("NASRANK_SCORES_CIFAR100");
     const char *threads_s = arg_str(argc, argv, "--threads"), *pruns_s = arg_str(argc, argv, "--predictor-runs");
     int runs = runs_s ? atoi(runs_s) : quick ? 20 : 500;
     int threads = threads_s ? atoi(threads_s) : 1;
@@ -100,6 +105,8 @@ int main(int argc, char **argv)
         return fprintf(stderr, "bench_search_repro: %s\n", err.text), 1;
     if (scores100 || quick)
         if (make_cache(t, scores100, 1, &sc100, &err)) return fprintf(stderr, "bench_search_repro: %s\n", err.text), 1;
+    if (!scores10 && !quick)
+        fprintf(stderr, "note: no --scores: CIFAR-10 NASWOT scores are computed on the fly (about an hour)\n");
     if (scores10 && nr_score_cache_known(sc10) < NR_NUM_ARCHS)
         fprintf(stderr, "note: %s has %zu of %d scores; rows needing others fail\n", scores10,
                 nr_score_cache_known(sc10), NR_NUM_ARCHS);
@@ -140,7 +147,15 @@ int main(int argc, char **argv)
                             "'nasrank score --all --dataset cifar100'; --quick computes a few on the fly)\n", s->name);
             continue;
         }
-        int n = on_the_fly && quick ? 3 : s->strategy == NR_SEARCH_PREDICTOR ? pruns : runs;
+        int n = s->strategy == NR_SEARCH_PREDICTOR ? pruns : runs;
+        if (on_the_fly && quick) { /* a smoke run: about 200 scores per row */
+            int per_run = s->strategy == NR_SEARCH_AREA ? 1000 : s->size;
+            if (per_run > 500) {
+                fprintf(stderr, "%-22s skipped in --quick without a score file (%d scores per run)\n", s->name, per_run);
+                continue;
+            }
+            n = 200 / per_run < 1 ? 1 : 200 / per_run;
+        }
         nr_search_config cfg = nr_search_config_default(s->strategy);
         cfg.dataset = s->ds;
         cfg.reward_epochs = s->reward_epochs;

@@ -67,6 +67,7 @@ if [ -f "$TABLE" ]; then
     expect 0 "json run 1" -- "$BIN" search --strategy random,rea,area,naswot --samples 15 --budget 15 --pool 30 --runs 4 --seed 7 --json --no-timing -o "$T/a.json" --scores "$T/scores.csv" --no-compute
     expect 0 "json run 2" -- "$BIN" search --strategy random,rea,area,naswot --samples 15 --budget 15 --pool 30 --runs 4 --seed 7 --json --no-timing -o "$T/b.json" --scores "$T/scores.csv" --no-compute
     cmp -s "$T/a.json" "$T/b.json" && ok || bad "same seed, byte-identical JSON"
+    has "$T/out" "^area *15 queries" "with --json -o FILE the table goes to stdout"
     has "$T/a.json" '"strategy": "area", "budget": 15, "population": 10, "tournament": 3, "pool": 30' "area row settings"
     has "$T/a.json" '"strategy": "naswot", "samples": 15' "naswot row"
     has "$T/a.json" '{"run": 3, "index": [0-9]*, "arch": "|' "every run listed"

@@ -120,7 +120,7 @@ static void test_conv(void)
         size_t nx = (size_t)c.B * c.Cin * c.H * c.W, nw = (size_t)c.Cout * c.Cin * c.k * c.k;
         size_t ny = (size_t)c.B * c.Cout * Ho * Wo;
         size_t nws = nr_conv2d_workspace(c.B, c.Cin, c.H, c.W, c.k, c.s, c.p);
-        size_t nbw = nr_conv2d_backward_workspace(c.Cin, c.H, c.W, c.k, c.s, c.p);
+        size_t nbw = nr_conv2d_backward_workspace(c.B, c.Cin, c.H, c.W, c.Cout, c.k, c.s, c.p);
         c.x = fmalloc(nx), c.w = fmalloc(nw), c.y = fmalloc(ny), c.ws = fmalloc(nws > nbw ? nws : nbw);
         float *r = fmalloc(ny), *dx = fmalloc(nx), *dw = fmalloc(nw), *px = fmalloc(nx), *pw = fmalloc(nw);
         fill(c.x, nx, -1, 1), fill(c.w, nw, -1, 1), fill(r, ny, -1, 1);
@@ -144,6 +144,14 @@ static void test_conv(void)
             int same = 1;
             for (size_t i = 0; i < nx; i++) same &= fabsf(dx2[i] - (dx[i] - px[i])) <= 1e-5f * (1 + fabsf(dx2[i]));
             for (size_t i = 0; i < nw; i++) same &= fabsf(dw2[i] - (dw[i] - pw[i])) <= 1e-5f * (1 + fabsf(dw2[i]));
+            CHECK(same);
+            /* the textbook dx (GEMM + col2im) agrees with the flipped-kernel conv */
+            memset(dx2, 0, nx * sizeof(float));
+            nr_conv2d_backward_set_textbook(1);
+            nr_conv2d_backward(dx2, NULL, r, c.x, c.w, c.B, c.Cin, c.H, c.W, c.Cout, c.k, c.s, c.p, c.ws);
+            nr_conv2d_backward_set_textbook(0);
+            same = 1;
+            for (size_t i = 0; i < nx; i++) same &= fabsf(dx2[i] - (dx[i] - px[i])) <= 1e-5f * (1 + fabsf(dx2[i]));
             CHECK(same);
             free(dx2), free(dw2);
         }

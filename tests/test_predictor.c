@@ -555,7 +555,8 @@ static void test_training(void)
             CHECK(info.n_train == 100 && isfinite(info.holdout_tau) && info.best_epoch[0] >= 1);
             const double *l, *t;
             size_t h = nr_predictor_history(p, 0, &l, &t);
-            CHECK(h == (size_t)info.epochs_run[0] && h >= 2 && l[h - 1] < l[0]); /* the loss went down */
+            CHECK(h == (size_t)(info.epochs_run[0] + info.refit_epochs) && info.refit_epochs >= 1 && h >= 2 && l[h - 1] < l[0]); /* the loss went down */
+            CHECK(isfinite(t[0]) && isnan(t[h - 1])); /* refit epochs have no held-out tau */
         }
         CHECK_MSG(tau > 0.3, "held-out Kendall tau %.3f on %d archs", tau, ne);
         fprintf(stderr, "  K=100 relativistic: held-out tau vs cifar10 test %.3f (%d archs)\n", tau, ne);

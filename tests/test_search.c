@@ -599,6 +599,26 @@ int main(void)
         nr_error_clear(&e);
         CHECK(nr_score_cache_load_csv(c, p, NULL, &e) == NR_ERR_PARSE);
         CHECK(e.line == 2);
+        /* the partial-results file of `nasrank score` (lexicographic ids; torn last line) */
+        f = fopen(p, "w");
+        fprintf(f, "# nasrank score partial v1 seed=1 batch=128 dataset=cifar10 variant=reference images=x\n"
+                   "0,-inf,0,73306,0.1\n%d,1234.5,1,651264,0.2\n15624,99", nr_arch_to_id(&nr_table_by_index(T, 9930)->arch));
+        fclose(f);
+        nr_score_cache *pc;
+        CHECK(nr_score_cache_create(T, &pc, &err) == NR_OK);
+        CHECK(nr_score_cache_load_csv(pc, p, NULL, &err) == NR_OK);
+        CHECK(nr_score_cache_known(pc) == 2);
+        CHECK(nr_score_cache_get(pc, 9930, &v, &err) == NR_OK && v == 1234.5);
+        nr_arch zero = nr_arch_from_id(0);
+        CHECK(nr_score_cache_get(pc, nr_table_by_arch(T, &zero)->index, &v, &err) == NR_OK && isinf(v));
+        f = fopen(p, "w");
+        fprintf(f, "# nasrank score partial v1\n1,2,1,3,4\nbad line\n");
+        fclose(f);
+        nr_error_clear(&e);
+        CHECK(nr_score_cache_load_csv(pc, p, NULL, &e) == NR_ERR_PARSE);
+        CHECK(e.line == 3);
+        CHECK(nr_score_cache_known(pc) == 2);
+        nr_score_cache_free(pc);
         remove(p);
         rmdir(dir);
         /* naswot on a partial cache fails cleanly; set() fills the gap */

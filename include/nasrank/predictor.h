@@ -77,6 +77,7 @@ enum { NR_FEAT_NASWOT = 1, NR_FEAT_PARAMS = 2, NR_FEAT_FLOPS = 4, NR_FEAT_ALL = 
  * call at a time (serialised by the library), after every epoch of every member. */
 typedef struct nr_predictor_progress {
     int member;          /* 0..ensemble-1 */
+    int phase;           /* 0: early stopping on the held-out fold, 1: refit on all labels */
     int epoch;           /* 1-based epoch that just finished */
     double loss;         /* its mean training loss */
     double holdout_tau;  /* Kendall tau on the member's held-out fold (NaN without one) */
@@ -103,6 +104,8 @@ typedef struct nr_predictor_config {
     int ensemble;         /* members */
     int folds;            /* early-stopping folds (0: none, else >= 2) */
     int patience;         /* epochs without held-out improvement before stopping */
+    int refit;            /* 1: after early stopping, retrain every member on all labels for
+                             the median best epoch (needs folds) */
     int min_epochs;       /* never stop before this epoch */
     uint64_t seed;        /* everything random derives from it */
     nr_predictor_progress_fn progress; /* may be NULL; not saved */
@@ -157,7 +160,8 @@ typedef struct nr_predictor_info {
                              (NaN when folds = 0) */
     double seconds;       /* wall time of training */
     int epochs_run[64];   /* per member (first min(ensemble, 64)) */
-    int best_epoch[64];   /* epoch whose weights were kept */
+    int best_epoch[64];   /* best held-out epoch (the weights kept when refit = 0) */
+    int refit_epochs;     /* epochs of the refit phase (0: none) */
 } nr_predictor_info;
 void nr_predictor_get_info(const nr_predictor *p, nr_predictor_info *out);
 

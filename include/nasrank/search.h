@@ -67,7 +67,10 @@ void nr_score_cache_free(nr_score_cache *c);
  * `index` column, and the score column `column` (NULL: "naswot"), as `nasrank score` writes
  * it.  "-inf" / "inf" / "nan" cells are accepted (non-finite scores rank last); empty cells
  * are an error.  A repeated architecture must repeat its score.  Missing architectures stay
- * unknown.  Errors name FILE:LINE:COL.  On failure the cache is unchanged. */
+ * unknown.  Also accepted (column "naswot" only): the partial-results file of a running or
+ * killed `nasrank score -o OUT` (OUT.partial: "# nasrank score partial ..." then
+ * "id,naswot,sign,units,seconds" by lexicographic arch id; a torn last line is ignored).
+ * Errors name FILE:LINE:COL.  On failure the cache is unchanged. */
 nr_status nr_score_cache_load_csv(nr_score_cache *c, const char *path, const char *column,
                                   nr_error *err);
 /* Record one score.  NR_ERR_INVALID for an index out of range. */

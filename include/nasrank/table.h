@@ -47,7 +47,7 @@ typedef struct nr_table nr_table; /* opaque */
 
 /* path NULL: "nb201/nb201_200ep.csv" through nr_data_find.  Checks: every required column
  * present, numbers numeric and finite, index 0..15624 each exactly once, arch strings valid
- * and unique, 15,625 rows.  Errors name FILE:LINE:COL (COL = field number; a missing column
+ * and unique, iso_index the smallest index of the arch's isomorphism class, 15,625 rows.  Errors name FILE:LINE:COL (COL = field number; a missing column
  * is reported at the header line with column 0; too few rows at the last row's line, naming
  * the first missing index).  A path given is used as is (not searched).  *out is new. */
 nr_status nr_table_load(const char *path, nr_table **out, nr_error *err);

@@ -1,8 +1,11 @@
-/* nasrank score — NASWOT (and counts) for every architecture of a CSV, or the whole space.
+/* nasrank score — NASWOT (and counts) for every architecture of a CSV, or the whole space;
+ * with --proxy, any of the zero-cost proxies (include/nasrank/proxy.h) and their mean-rank
+ * ensemble.
  *
  * Results are cached per architecture, so duplicate rows cost nothing; every computed score
  * is appended (and flushed) to OUT.partial so a killed run resumes with --resume; the final
- * file is written atomically and the partial file removed.
+ * file is written atomically and the partial file removed.  The default (--proxy naswot)
+ * keeps the original columns and partial-file format (v1); other selections use format v2.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -24,7 +27,24 @@ typedef struct score_opts {
     long batch, seed;
     nr_dataset ds;
     nr_naswot_variant variant;
+    long pbatch;          /* --proxy-batch: images for the gradient proxies */
+    unsigned mask;        /* --proxy: NR_PROXY_BIT set */
+    unsigned ens_mask;    /* ensemble members */
+    int want_ens;         /* an 'ensemble' column */
 } score_opts;
+
+/* The original output and partial format: NASWOT only, no ensemble. */
+static int naswot_only(const score_opts *o)
+{
+    return o->mask == NR_PROXY_BIT(NR_PROXY_NASWOT) && !o->want_ens;
+}
+
+/* Proxies computed per architecture (and kept in the partial file): params and flops are
+ * counted from the architecture when the output is written. */
+static int computed(const score_opts *o, int id)
+{
+    return (o->mask & NR_PROXY_BIT(id)) && id != NR_PROXY_PARAMS && id != NR_PROXY_FLOPS;
+}
 
 typedef struct arch_result {
     int done;
@@ -32,6 +52,8 @@ typedef struct arch_result {
     int sign;
     long long units;
     double seconds;
+    double value[NR_NUM_PROXIES]; /* --proxy values (v2) */
+    double psecs[NR_NUM_PROXIES]; /* seconds charged to each */
 } arch_result;
 
 typedef struct row {
@@ -49,7 +71,9 @@ static void help(FILE *f)
             "Score architectures with NASWOT (log|det K| of the ReLU-code overlap kernel of an\n"
             "untrained network on one image batch).  IN.csv needs an 'arch' / 'arch_str' column\n"
             "(official NAS-Bench-201 string) or an 'index' column; other columns are kept.\n"
-            "Adds: naswot, params (count), flops (M multiply-adds per image), seconds.\n\n"
+            "Adds: naswot, params (count), flops (M multiply-adds per image), seconds.\n"
+            "With --proxy: one column per chosen proxy, params, flops, [ensemble], seconds and\n"
+            "<proxy>_seconds (the time charged to each; shared passes split evenly).\n\n"
             "  -o, --output FILE      write here (atomically) instead of stdout\n"
             "      --json             JSON array of row objects instead of CSV\n"
             "      --all              score all 15,625 NAS-Bench-201 architectures\n"
@@ -59,12 +83,21 @@ static void help(FILE *f)
             "      --images FILE      CIFAR binary file to draw the batch from\n"
             "      --naswot-variant V reference (default: as the published code, conv inputs\n"
             "                         counted twice) or paper (each ReLU once)\n"
+            "      --proxy LIST       comma-separated: naswot (default), synflow, snip, grad_norm,\n"
+            "                         grasp, fisher, jacob_cov, params, flops; 'all'; 'ensemble'\n"
+            "                         (mean normalised rank of the ensemble members over this\n"
+            "                         run's architectures, 0 worst .. 1 best)\n"
+            "      --ensemble LIST    ensemble members (default synflow,jacob_cov,naswot,snip);\n"
+            "                         implies an 'ensemble' column\n"
+            "      --proxy-batch N    images for snip, grad_norm, grasp, fisher, jacob_cov\n"
+            "                         (default 64, the reference's; the first N of the batch choice)\n"
             "  -t, --threads N        BLIS threads (default $NASRANK_THREADS or 1)\n"
             "      --keep-going       record bad rows in an 'error' column and go on\n"
             "      --resume           continue a killed run from OUT.partial (needs -o)\n"
             "      --no-timing        omit the 'seconds' column (byte-identical reruns)\n"
             "  -h, --help             this help\n"
-            "Scores depend only on (arch, seed, batch, dataset, variant), not on row order.\n");
+            "Scores depend only on (arch, seed, batch, proxy batch, dataset, variant), not on row\n"
+            "order (the ensemble column on the set of architectures scored).\n");
 }
 
 static int parse_opts(int argc, char **argv, score_opts *o)
@@ -76,8 +109,12 @@ static int parse_opts(int argc, char **argv, score_opts *o)
         {"images", required_argument, 0, 'I'}, {"naswot-variant", required_argument, 0, 'V'},
         {"threads", required_argument, 0, 't'}, {"keep-going", no_argument, 0, 'K'},
         {"resume", no_argument, 0, 'R'}, {"no-timing", no_argument, 0, 'T'},
+        {"proxy", required_argument, 0, 'P'}, {"ensemble", required_argument, 0, 'E'},
+        {"proxy-batch", required_argument, 0, 'B'},
         {"help", no_argument, 0, 'h'}, {0, 0, 0, 0}};
-    *o = (score_opts){.batch = 128, .seed = 1, .ds = NR_DS_CIFAR10, .timing = 1};
+    *o = (score_opts){.batch = 128, .seed = 1, .ds = NR_DS_CIFAR10, .timing = 1, .pbatch = 64,
+                      .mask = NR_PROXY_BIT(NR_PROXY_NASWOT)};
+    const char *proxy_list = NULL, *ens_list = NULL;
     nr_error err = {0};
     int c;
     optind = 1;
@@ -108,6 +145,11 @@ static int parse_opts(int argc, char **argv, score_opts *o)
         case 'K': o->keep_going = 1; break;
         case 'R': o->resume = 1; break;
         case 'T': o->timing = 0; break;
+        case 'P': proxy_list = optarg; break;
+        case 'E': ens_list = optarg; break;
+        case 'B':
+            if (cli_parse_long("score", "--proxy-batch", optarg, 2, 4096, &o->pbatch)) return -1;
+            break;
         case 'h': help(stdout); return 1;
         default: return cli_usage("score", "bad option"), -1;
         }
@@ -117,6 +159,24 @@ static int parse_opts(int argc, char **argv, score_opts *o)
     if (!o->all) o->in = argv[optind];
     if (o->resume && (!o->out || !strcmp(o->out, "-")))
         return cli_usage("score", "--resume needs an output file (-o FILE)"), -1;
+    if (ens_list) {
+        int dummy;
+        if (nr_proxy_parse_list(ens_list, &o->ens_mask, &dummy, NULL, &err))
+            return cli_usage("score", "--ensemble: %s", err.text), -1;
+        o->want_ens = 1;
+    }
+    if (proxy_list) {
+        unsigned m = 0;
+        int ens = 0;
+        if (nr_proxy_parse_list(proxy_list, &m, &ens, &o->ens_mask, &err))
+            return cli_usage("score", "--proxy: %s", err.text), -1;
+        o->mask = m;
+        o->want_ens |= ens;
+    }
+    if (o->want_ens) {
+        if (!o->ens_mask) o->ens_mask = nr_proxy_default_ensemble();
+        o->mask |= o->ens_mask;
+    }
     if (cli_apply_threads("score", o->threads)) return -1;
     return 0;
 }
@@ -131,9 +191,53 @@ static int parse_opts(int argc, char **argv, score_opts *o)
 
 static void partial_header(const score_opts *o, const char *images, char *buf, size_t n)
 {
-    snprintf(buf, n, "# nasrank score partial v1 seed=%ld batch=%ld dataset=%s variant=%s images=%s\n",
-             o->seed, o->batch, nr_dataset_name(o->ds),
-             o->variant == NR_NASWOT_PAPER ? "paper" : "reference", images);
+    if (naswot_only(o)) {
+        snprintf(buf, n, "# nasrank score partial v1 seed=%ld batch=%ld dataset=%s variant=%s images=%s\n",
+                 o->seed, o->batch, nr_dataset_name(o->ds),
+                 o->variant == NR_NASWOT_PAPER ? "paper" : "reference", images);
+        return;
+    }
+    /* v2: "id,seconds" then "value,seconds" per computed proxy, in registry order */
+    char list[256] = "";
+    for (int p = 0; p < NR_NUM_PROXIES; p++)
+        if (computed(o, p)) {
+            if (list[0]) strcat(list, ",");
+            strcat(list, nr_proxy_info_get(p)->name);
+        }
+    snprintf(buf, n, "# nasrank score partial v2 seed=%ld batch=%ld proxy_batch=%ld dataset=%s variant=%s "
+             "proxies=%s images=%s\n", o->seed, o->batch, o->pbatch, nr_dataset_name(o->ds),
+             o->variant == NR_NASWOT_PAPER ? "paper" : "reference", list[0] ? list : "-", images);
+}
+
+/* A v2 line: "id,seconds" then "value,seconds" per computed proxy; -1 if malformed.  Values
+ * may be -inf (naswot, jacob_cov), never NaN or +inf. */
+static int partial_parse_line_v2(const score_opts *o, char *s, int *id, arch_result *r)
+{
+    char *end;
+    errno = 0;
+    long v = strtol(s, &end, 10);
+    if (end == s || *end != ',' || v < 0 || v >= NR_NUM_ARCHS || errno) return -1;
+    s = end + 1;
+    arch_result a = {0};
+    a.done = 1;
+    a.seconds = strtod(s, &end);
+    if (end == s || !isfinite(a.seconds) || a.seconds < 0) return -1;
+    for (int p = 0; p < NR_NUM_PROXIES; p++) {
+        a.value[p] = NAN;
+        if (!computed(o, p)) continue;
+        if (*end != ',') return -1;
+        s = end + 1;
+        a.value[p] = strtod(s, &end);
+        if (end == s || *end != ',' || isnan(a.value[p]) || a.value[p] == INFINITY) return -1;
+        s = end + 1;
+        a.psecs[p] = strtod(s, &end);
+        if (end == s || !isfinite(a.psecs[p]) || a.psecs[p] < 0) return -1;
+    }
+    if (*end != '\0') return -1;
+    a.naswot = a.value[NR_PROXY_NASWOT];
+    *id = (int)v;
+    *r = a;
+    return 0;
 }
 
 /* One "id,naswot,sign,units,seconds" line (newline stripped) into *id / *r; -1 if malformed. */
@@ -156,13 +260,13 @@ static int partial_parse_line(char *s, int *id, arch_result *r)
     double secs = strtod(s, &end);
     if (end == s || *end != '\0' || !isfinite(secs) || secs < 0) return -1;
     *id = (int)v;
-    *r = (arch_result){1, score, (int)sign, units, secs};
+    *r = (arch_result){1, score, (int)sign, units, secs, {0}, {0}};
     return 0;
 }
 
 /* Reads f from the start; *keep = bytes of the header and every complete line. */
-static nr_status partial_load(FILE *f, const char *path, const char *header, arch_result *cache,
-                              size_t *loaded, long *keep, nr_error *err)
+static nr_status partial_load(const score_opts *o, FILE *f, const char *path, const char *header,
+                              arch_result *cache, size_t *loaded, long *keep, nr_error *err)
 {
     *loaded = 0;
     *keep = 0;
@@ -186,10 +290,11 @@ static nr_status partial_load(FILE *f, const char *path, const char *header, arc
             int id;
             arch_result r;
             line[len - 1] = '\0';
-            if (partial_parse_line(line, &id, &r)) {
+            if (naswot_only(o) ? partial_parse_line(line, &id, &r) : partial_parse_line_v2(o, line, &id, &r)) {
                 st = nr_error_set(err, NR_ERR_PARSE, path, ln, 1,
-                                  "malformed partial-results line (expected id,naswot,sign,units,seconds); "
-                                  "remove the file to start over");
+                                  "malformed partial-results line (expected %s); remove the file to start over",
+                                  naswot_only(o) ? "id,naswot,sign,units,seconds"
+                                                 : "id,seconds, then value,seconds per proxy");
                 break;
             }
             cache[id] = r;
@@ -218,11 +323,10 @@ static nr_status partial_open(const char *path, int resume, FILE **f, nr_error *
         struct flock fl = {0};
         fl.l_type = F_WRLCK;
         fl.l_whence = SEEK_SET;
-        if (fcntl(fd, F_SETLK, &fl) != 0) {
-            int e = errno;
+        /* EACCES / EAGAIN: another run holds the lock.  Any other failure (a file system
+         * without locks: ENOLCK and the like) goes on unlocked. */
+        if (fcntl(fd, F_SETLK, &fl) != 0 && (errno == EACCES || errno == EAGAIN)) {
             close(fd);
-            if (e != EACCES && e != EAGAIN)
-                return nr_error_set(err, NR_ERR_IO, path, 0, 0, "cannot lock partial results: %s", strerror(e));
             if (resume)
                 return nr_error_set(err, NR_ERR_IO, path, 0, 0,
                                     "another nasrank run is writing these partial results; wait for it to end");
@@ -245,26 +349,79 @@ static nr_status partial_open(const char *path, int resume, FILE **f, nr_error *
     return nr_error_set(err, NR_ERR_IO, path, 0, 0, "cannot write partial results: the file keeps disappearing");
 }
 
-/* Appends one score; on a write error warns once and goes on without the file. */
-static void partial_append(FILE **f, const char *path, int id, const arch_result *r)
+/* Appends one score; on a write error warns once and writes no more (the file stays open
+ * and locked, and is removed after a successful run as usual). */
+static void partial_append(const score_opts *o, FILE *f, int *broken, const char *path, int id,
+                           const arch_result *r)
 {
+    if (*broken) return;
     char sc[64];
-    cli_fmt_double(sc, sizeof sc, r->naswot);
-    if (fprintf(*f, "%d,%s,%d,%lld,%.6f\n", id, sc, r->sign, r->units, r->seconds) < 0 || fflush(*f) != 0) {
+    int bad = 0;
+    if (naswot_only(o)) {
+        cli_fmt_double(sc, sizeof sc, r->naswot);
+        bad = fprintf(f, "%d,%s,%d,%lld,%.6f\n", id, sc, r->sign, r->units, r->seconds) < 0;
+    } else {
+        bad = fprintf(f, "%d,%.6f", id, r->seconds) < 0;
+        for (int p = 0; p < NR_NUM_PROXIES && !bad; p++)
+            if (computed(o, p)) {
+                cli_fmt_double(sc, sizeof sc, r->value[p]);
+                bad = fprintf(f, ",%s,%.6f", sc, r->psecs[p]) < 0;
+            }
+        bad = bad || fputc('\n', f) == EOF;
+    }
+    if (bad || fflush(f) != 0) {
         fprintf(stderr, "nasrank: warning: %s: cannot write partial results (%s); this run can no "
                 "longer be resumed\n", path, strerror(errno));
-        fclose(*f);
-        *f = NULL;
+        *broken = 1;
     }
 }
 
 /* ---- output ---- */
 
-static int is_added(const char *name)
+/* Input columns named like an output column are dropped (their values would be stale).
+ * With --proxy, every proxy name, 'ensemble' and '<proxy>_seconds' count as output names. */
+static int is_added(const score_opts *o, const char *name)
 {
     for (size_t i = 0; i < sizeof added_cols / sizeof *added_cols; i++)
         if (!strcmp(name, added_cols[i])) return 1;
+    if (naswot_only(o)) return 0;
+    if (!strcmp(name, "ensemble")) return 1;
+    for (int p = 0; p < NR_NUM_PROXIES; p++) {
+        const char *pn = nr_proxy_info_get(p)->name;
+        size_t l = strlen(pn);
+        if (!strcmp(name, pn) || (!strncmp(name, pn, l) && !strcmp(name + l, "_seconds"))) return 1;
+    }
     return 0;
+}
+
+/* The added output columns, in order. */
+enum { COL_VALUE, COL_PARAMS, COL_FLOPS, COL_ENSEMBLE, COL_SECONDS, COL_PSECONDS };
+typedef struct out_col {
+    int kind, proxy;
+    char name[48];
+} out_col;
+
+static int output_columns(const score_opts *o, out_col *cols)
+{
+    int n = 0;
+    for (int p = 0; p < NR_NUM_PROXIES; p++)
+        if (computed(o, p)) {
+            cols[n] = (out_col){COL_VALUE, p, ""};
+            snprintf(cols[n++].name, sizeof cols->name, "%s", nr_proxy_info_get(p)->name);
+        }
+    cols[n++] = (out_col){COL_PARAMS, NR_PROXY_PARAMS, "params"};
+    cols[n++] = (out_col){COL_FLOPS, NR_PROXY_FLOPS, "flops"};
+    if (o->want_ens) cols[n++] = (out_col){COL_ENSEMBLE, -1, "ensemble"};
+    if (o->timing) {
+        cols[n++] = (out_col){COL_SECONDS, -1, "seconds"};
+        if (!naswot_only(o))
+            for (int p = 0; p < NR_NUM_PROXIES; p++)
+                if (computed(o, p)) {
+                    cols[n] = (out_col){COL_PSECONDS, p, ""};
+                    snprintf(cols[n++].name, sizeof cols->name, "%s_seconds", nr_proxy_info_get(p)->name);
+                }
+    }
+    return n;
 }
 
 static void json_string(FILE *f, const char *s)
@@ -295,6 +452,7 @@ typedef struct out_ctx {
     const row *rows;
     size_t nrows;
     const arch_result *cache;
+    const double *ensemble;  /* by arch id (NULL without --proxy ensemble) */
     nr_macro_config cfg;
 } out_ctx;
 
@@ -303,18 +461,20 @@ static void write_rows(FILE *f, const out_ctx *c)
     size_t ncol = c->csv ? nr_csv_ncols(c->csv) : 2;
     const score_opts *o = c->o;
     char num[64];
+    out_col cols[2 * NR_NUM_PROXIES + 4];
+    int nadd = output_columns(o, cols);
     if (o->json) fputs("[\n", f);
     else {
         int first = 1;
         for (size_t j = 0; j < ncol; j++) {
             const char *h = c->csv ? nr_csv_header(c->csv, j) : (j ? "arch_str" : "index");
-            if (is_added(h)) continue;
+            if (is_added(o, h)) continue;
             if (!first) fputc(',', f);
             nr_csv_write_field(f, h);
             first = 0;
         }
-        fprintf(f, "%snaswot,params,flops%s%s\n", first ? "" : ",", o->timing ? ",seconds" : "",
-                o->keep_going ? ",error" : "");
+        for (int k = 0; k < nadd; k++) fprintf(f, "%s%s", first && !k ? "" : ",", cols[k].name);
+        fprintf(f, "%s\n", o->keep_going ? ",error" : "");
     }
     for (size_t i = 0; i < c->nrows; i++) {
         const row *r = &c->rows[i];
@@ -322,7 +482,7 @@ static void write_rows(FILE *f, const out_ctx *c)
         if (o->json) fputs(i ? ",\n  {" : "  {", f);
         for (size_t j = 0; j < ncol; j++) {
             const char *h = c->csv ? nr_csv_header(c->csv, j) : (j ? "arch_str" : "index");
-            if (is_added(h)) continue;
+            if (is_added(o, h)) continue;
             char idx[32];
             const char *cell;
             if (c->csv) cell = nr_csv_cell(c->csv, i, j);
@@ -345,20 +505,21 @@ static void write_rows(FILE *f, const out_ctx *c)
         }
         const arch_result *res = r->id >= 0 ? &c->cache[r->id] : NULL;
         nr_arch a = r->id >= 0 ? nr_arch_from_id(r->id) : (nr_arch){{0}};
-        double vals[4] = {NAN, NAN, NAN, NAN};
-        if (res) {
-            vals[0] = res->naswot;
-            vals[1] = (double)nr_arch_params(&a, &c->cfg);
-            vals[2] = nr_arch_flops(&a, &c->cfg) / 1e6;
-            vals[3] = res->seconds;
-        }
-        int nv = o->timing ? 4 : 3;
-        for (int k = 0; k < nv; k++) {
+        for (int k = 0; k < nadd; k++) {
+            double v = NAN;
+            if (res) switch (cols[k].kind) {
+                case COL_VALUE: v = naswot_only(o) ? res->naswot : res->value[cols[k].proxy]; break;
+                case COL_PARAMS: v = (double)nr_arch_params(&a, &c->cfg); break;
+                case COL_FLOPS: v = nr_arch_flops(&a, &c->cfg) / 1e6; break;
+                case COL_ENSEMBLE: v = c->ensemble[r->id]; break;
+                case COL_SECONDS: v = res->seconds; break;
+                default: v = res->psecs[cols[k].proxy]; break;
+                }
             if (o->json) {
-                fprintf(f, "%s\"%s\": ", first ? "" : ", ", added_cols[k]);
-                cli_json_number(f, vals[k]);
+                fprintf(f, "%s\"%s\": ", first ? "" : ", ", cols[k].name);
+                cli_json_number(f, v);
             } else {
-                if (res) cli_fmt_double(num, sizeof num, vals[k]);
+                if (res) cli_fmt_double(num, sizeof num, v);
                 fprintf(f, "%s%s", first ? "" : ",", res ? num : "");
             }
             first = 0;
@@ -398,8 +559,12 @@ int cmd_score(int argc, char **argv)
     float *batch = NULL;
     size_t *pick = NULL;
     FILE *partial = NULL;
+    int partial_broken = 0; /* a write to it failed: no more writes */
     char *partial_path = NULL;
     nr_outfile *of = NULL;
+    int *labels = NULL;
+    double *ens = NULL;
+    nr_proxy_scorer *scorer = NULL;
     if (!cache) goto nomem;
 
     /* rows */
@@ -430,6 +595,7 @@ int cmd_score(int argc, char **argv)
             char buf[1024];
             rows[i].id = -1;
             rows[i].error = strdup(nr_error_format(&rerr, buf, sizeof buf));
+            if (!rows[i].error) goto nomem;
             nfailed++;
             continue;
         }
@@ -447,17 +613,29 @@ int cmd_score(int argc, char **argv)
     nr_macro_config cfg = nr_macro_default();
     cfg.num_classes = o.ds == NR_DS_CIFAR100 ? 100 : 10;
     int B = (int)o.batch, S = cfg.image_size;
-    batch = malloc((size_t)B * 3 * S * S * sizeof *batch);
-    pick = malloc((size_t)B * sizeof *pick);
-    if (!batch || !pick) goto nomem;
-    if (im->n < (size_t)B) {
-        nr_error_set(&err, NR_ERR_INVALID, img_path, 0, 0, "%zu image%s, fewer than the batch of %d (--batch)",
-                     im->n, im->n == 1 ? "" : "s", B);
+    /* the gradient proxies take the first --proxy-batch images of the same choice (a larger
+     * choice extends a smaller one), NASWOT the first --batch */
+    unsigned grad_proxies = NR_PROXY_BIT(NR_PROXY_SNIP) | NR_PROXY_BIT(NR_PROXY_GRAD_NORM) |
+                            NR_PROXY_BIT(NR_PROXY_GRASP) | NR_PROXY_BIT(NR_PROXY_FISHER) |
+                            NR_PROXY_BIT(NR_PROXY_JACOB_COV);
+    int PB = (o.mask & grad_proxies) ? (int)o.pbatch : 0, NB = B > PB ? B : PB;
+    batch = malloc((size_t)NB * 3 * S * S * sizeof *batch);
+    pick = malloc((size_t)NB * sizeof *pick);
+    labels = malloc((size_t)NB * sizeof *labels);
+    if (!batch || !pick || !labels) goto nomem;
+    if (im->n < (size_t)NB) {
+        nr_error_set(&err, NR_ERR_INVALID, img_path, 0, 0, "%zu image%s, fewer than the batch of %d (%s)",
+                     im->n, im->n == 1 ? "" : "s", NB, NB > B ? "--proxy-batch" : "--batch");
         goto done;
     }
     nr_norm norm = o.ds == NR_DS_CIFAR100 ? nr_norm_cifar100() : nr_norm_cifar10();
-    if (nr_images_choose(im, (size_t)B, (uint64_t)o.seed, pick, &err)) goto done;
-    if (nr_images_batch(im, pick, (size_t)B, &norm, S, batch, &err)) goto done;
+    if (nr_images_choose(im, (size_t)NB, (uint64_t)o.seed, pick, &err)) goto done;
+    if (nr_images_batch(im, pick, (size_t)NB, &norm, S, batch, &err)) goto done;
+    for (int b = 0; b < NB; b++) labels[b] = im->labels[pick[b]];
+    if (!naswot_only(&o)) {
+        nr_proxy_data pd = {batch, labels, PB ? PB : 2, batch, B, o.variant};
+        if (nr_proxy_scorer_create(&cfg, (uint64_t)o.seed, &pd, &scorer, &err)) goto done;
+    }
 
     /* resume bookkeeping */
     char header[4400];
@@ -482,7 +660,7 @@ int cmd_score(int argc, char **argv)
         size_t loaded = 0;
         long keep = 0;
         if (o.resume) {
-            if (partial_load(partial, partial_path, header, cache, &loaded, &keep, &err)) goto done;
+            if (partial_load(&o, partial, partial_path, header, cache, &loaded, &keep, &err)) goto done;
             fprintf(stderr, "nasrank: resuming with %zu scores from %s\n", loaded, partial_path);
         }
         if (fflush(partial) != 0 || ftruncate(fileno(partial), (off_t)keep) != 0 ||
@@ -508,22 +686,69 @@ int cmd_score(int argc, char **argv)
         int id = rows[i].id;
         if (id < 0 || cache[id].done) continue;
         nr_arch a = nr_arch_from_id(id);
-        nr_naswot_result res;
         double t0 = cli_now();
-        if (nr_naswot_score_arch(&a, &cfg, (uint64_t)o.seed, batch, B, o.variant, &res, &err)) {
-            cli_progress_end(&prog);
-            goto done;
+        if (scorer) {
+            nr_proxy_scores ps;
+            if (nr_proxy_score(scorer, &a, o.mask, &ps, &err)) {
+                cli_progress_end(&prog);
+                goto done;
+            }
+            arch_result r = {0};
+            r.done = 1;
+            r.seconds = cli_now() - t0;
+            memcpy(r.value, ps.value, sizeof r.value);
+            memcpy(r.psecs, ps.seconds, sizeof r.psecs);
+            r.naswot = ps.value[NR_PROXY_NASWOT];
+            cache[id] = r;
+        } else {
+            nr_naswot_result res;
+            if (nr_naswot_score_arch(&a, &cfg, (uint64_t)o.seed, batch, B, o.variant, &res, &err)) {
+                cli_progress_end(&prog);
+                goto done;
+            }
+            cache[id] = (arch_result){1, res.score, res.sign, res.n_units, cli_now() - t0, {0}, {0}};
         }
-        cache[id] = (arch_result){1, res.score, res.sign, res.n_units, cli_now() - t0};
-        if (partial) partial_append(&partial, partial_path, id, &cache[id]);
+        if (partial) partial_append(&o, partial, &partial_broken, partial_path, id, &cache[id]);
         cli_progress_update(&prog, ++done_n);
     }
     cli_progress_end(&prog);
 
+    /* the ensemble: mean normalised rank of its members over the distinct archs scored */
+    if (o.want_ens) {
+        int members[NR_NUM_PROXIES], m = 0;
+        for (int p = 0; p < NR_NUM_PROXIES; p++)
+            if (o.ens_mask & NR_PROXY_BIT(p)) members[m++] = p;
+        int *ids = malloc(NR_NUM_ARCHS * sizeof *ids);
+        double *x = malloc((size_t)NR_NUM_ARCHS * m * sizeof *x), *out = malloc(NR_NUM_ARCHS * sizeof *out);
+        ens = malloc(NR_NUM_ARCHS * sizeof *ens);
+        unsigned char *seen = calloc(NR_NUM_ARCHS, 1);
+        nr_status est = NR_OK;
+        size_t n = 0;
+        if (ids && x && out && ens && seen) {
+            for (size_t i = 0; i < nrows; i++) {
+                int id = rows[i].id;
+                if (id < 0 || seen[id]) continue;
+                seen[id] = 1;
+                nr_arch a = nr_arch_from_id(id);
+                for (int k = 0; k < m; k++)
+                    x[n * m + k] = members[k] == NR_PROXY_PARAMS ? (double)nr_arch_params(&a, &cfg)
+                                   : members[k] == NR_PROXY_FLOPS ? nr_arch_flops(&a, &cfg) / 1e6
+                                                                  : cache[id].value[members[k]];
+                ids[n++] = id;
+            }
+            if (n) est = nr_rank_ensemble(x, n, (size_t)m, (size_t)m, out, &err);
+            for (size_t k = 0; !est && k < n; k++) ens[ids[k]] = out[k];
+        }
+        int ok = ids && x && out && ens && seen;
+        free(ids), free(x), free(out), free(seen);
+        if (!ok) goto nomem;
+        if (est) goto done;
+    }
+
     /* final output, atomically */
     FILE *f;
     if (nr_outfile_open(o.out, &of, &f, &err)) goto done;
-    out_ctx oc = {&o, csv, table, rows, nrows, cache, cfg};
+    out_ctx oc = {&o, csv, table, rows, nrows, cache, ens, cfg};
     write_rows(f, &oc);
     nr_status st = nr_outfile_commit(of, &err);
     of = NULL;
@@ -548,6 +773,9 @@ done:
     free(cache);
     free(batch);
     free(pick);
+    free(labels);
+    free(ens);
+    nr_proxy_scorer_free(scorer);
     nr_images_free(im);
     nr_table_free(table);
     nr_csv_free(csv);

@@ -77,7 +77,8 @@ static void help(FILE *f)
             "      --batch N, --score-seed S, --images FILE, --naswot-variant V\n"
             "                          settings for scores computed on the fly (as 'nasrank score':\n"
             "                          128, 1, the dataset's default batch file, reference)\n"
-            "      --json              JSON: settings, every run and the summary per row\n"
+            "      --json              JSON: settings, every run and the summary per row (with -o\n"
+            "                          FILE the JSON goes to FILE and the table to stdout)\n"
             "  -o, --output FILE       write the table / JSON here (atomically) instead of stdout\n"
             "      --plot FILE         test-accuracy distribution per row (.svg or .png)\n"
             "      --no-timing         leave seconds out (byte-identical reruns)\n"
@@ -517,6 +518,7 @@ int cmd_search(int argc, char **argv)
     nr_status st = nr_outfile_commit(of, &err);
     of = NULL;
     if (st) goto done;
+    if (o.json && o.out && strcmp(o.out, "-")) write_table(stdout, &o, rows, nrows, sc); /* JSON to the file */
     if (o.plot && write_plot(&o, t, rows, nrows, &err)) goto done;
     if (sc && nr_score_cache_computed(sc))
         fprintf(stderr, "nasrank: computed %zu NASWOT scores on the fly (%.1f s); 'nasrank score --all' makes a "

@@ -63,9 +63,12 @@ typedef struct tape_stage {
 struct nr_tape {
     nr_net *net;
     nr_tape_mode mode;
+    int masks_alloc;             /* created with relu_masks != 0: mask buffers exist */
     int Bcap, B;                 /* capacity and batch of the last forward */
     int live[4];                 /* node j reaches node 3 through non-none edges */
     double *fisher;
+    double *fisher_k;            /* per-channel fisher scratch (the widest layer) */
+    size_t fisher_cap;
     double log2_scale;
     /* records */
     float *mem;
@@ -132,7 +135,7 @@ static void carve_records(nr_tape *t, carver *c)
     const nr_net *net = t->net;
     const nr_macro_config *cfg = &net->cfg;
     size_t B = (size_t)t->Bcap;
-    int C = cfg->C, S = cfg->image_size, masks = t->mode.relu_masks != 0;
+    int C = cfg->C, S = cfg->image_size, masks = t->masks_alloc;
     size_t T0 = B * C * S * S;
     t->stem_y = take_f(c, T0);
     t->stem_out = take_f(c, T0);
@@ -194,22 +197,22 @@ static size_t conv_ws(const nr_net *net, int B)
     const nr_macro_config *cfg = &net->cfg;
     int S = cfg->image_size;
     size_t m = max_sz(nr_conv2d_workspace(B, cfg->in_channels, S, S, 3, 1, 1),
-                      nr_conv2d_backward_workspace(cfg->in_channels, S, S, 3, 1, 1));
+                      nr_conv2d_backward_workspace(B, cfg->in_channels, S, S, cfg->C, 3, 1, 1));
     for (int s = 0; s < net->num_stages; s++) {
         const nr_stage *st = &net->stages[s];
         int H = st->H;
         if (st->kind == NR_STAGE_CELL) {
             for (int k = 1; k <= 3; k += 2) {
                 m = max_sz(m, nr_conv2d_workspace(B, st->Cin, H, H, k, 1, k / 2));
-                m = max_sz(m, nr_conv2d_backward_workspace(st->Cin, H, H, k, 1, k / 2));
+                m = max_sz(m, nr_conv2d_backward_workspace(B, st->Cin, H, H, 3 * st->Cout, k, 1, k / 2));
             }
         } else {
             m = max_sz(m, nr_conv2d_workspace(B, st->Cin, H, H, 3, 2, 1));
-            m = max_sz(m, nr_conv2d_backward_workspace(st->Cin, H, H, 3, 2, 1));
+            m = max_sz(m, nr_conv2d_backward_workspace(B, st->Cin, H, H, st->Cout, 3, 2, 1));
             m = max_sz(m, nr_conv2d_workspace(B, st->Cout, H / 2, H / 2, 3, 1, 1));
-            m = max_sz(m, nr_conv2d_backward_workspace(st->Cout, H / 2, H / 2, 3, 1, 1));
+            m = max_sz(m, nr_conv2d_backward_workspace(B, st->Cout, H / 2, H / 2, st->Cout, 3, 1, 1));
             m = max_sz(m, nr_conv2d_workspace(B, st->Cin, H / 2, H / 2, 1, 1, 0));
-            m = max_sz(m, nr_conv2d_backward_workspace(st->Cin, H / 2, H / 2, 1, 1, 0));
+            m = max_sz(m, nr_conv2d_backward_workspace(B, st->Cin, H / 2, H / 2, st->Cout, 1, 1, 0));
         }
     }
     return m;
@@ -271,6 +274,13 @@ static nr_status plan(nr_tape *t, nr_error *err)
     }
     s = (carver){t->scr, NULL, 0, 0, 0};
     carve_scratch(t, &s);
+    size_t fk = (size_t)(3 * 4 * net->cfg.C > net->cfg.num_classes ? 3 * 4 * net->cfg.C : net->cfg.num_classes);
+    if (fk > t->fisher_cap) {
+        free(t->fisher_k);
+        t->fisher_cap = 0;
+        if (!(t->fisher_k = malloc(fk * sizeof(double)))) goto nomem;
+        t->fisher_cap = fk;
+    }
     return NR_OK;
 nomem:
     return nr_error_set(err, NR_ERR_NOMEM, NULL, 0, 0, "out of memory for the backward tape (batch %d)", t->Bcap);
@@ -287,6 +297,7 @@ nr_status nr_tape_create_mode(nr_net *net, int B, const nr_tape_mode *mode, nr_t
     t->net = net;
     t->Bcap = B;
     if (mode) t->mode = *mode;
+    t->masks_alloc = t->mode.relu_masks != 0;
     nr_status st = plan(t, err);
     if (st) {
         nr_tape_free(t);
@@ -310,7 +321,7 @@ nr_status nr_tape_rebind(nr_tape *t, nr_net *net, nr_error *err)
 
 void nr_tape_set_relu_masks(nr_tape *t, int relu_masks)
 {
-    if (t->mode.relu_masks && relu_masks) t->mode.relu_masks = relu_masks;
+    if (t->masks_alloc && relu_masks >= 0 && relu_masks <= 2) t->mode.relu_masks = relu_masks;
 }
 
 double nr_tape_log2_scale(const nr_tape *t) { return t->log2_scale; }
@@ -323,6 +334,7 @@ void nr_tape_free(nr_tape *t)
     free(t->bits);
     free(t->scr);
     free(t->st);
+    free(t->fisher_k);
     free(t);
 }
 
@@ -476,22 +488,41 @@ nr_status nr_tape_forward(nr_tape *t, const float *images, int B, float *logits,
 
 /* --------------------------------------------------------------------------- backward */
 
-/* The zero-cost fisher of one layer: a (B, K, HW) output, da its gradient. */
+/* The zero-cost fisher of one layer: a (B, K, HW) output, da its gradient.  Per channel k
+ * (a task each): F_k = 0.5 * mean_b (sum_hw a * da)^2, the inner sums in 16 float lanes,
+ * per image in double; then fan_in * sum_k F_k in channel order. */
+typedef struct fisher_job {
+    const float *a, *da;
+    double *out; /* (K) */
+    int B, K, HW;
+} fisher_job;
+
+static void fisher_task(void *ctx, long k, int tid)
+{
+    (void)tid;
+    const fisher_job *J = ctx;
+    int full = J->HW / 16 * 16;
+    double sq = 0.0;
+    for (int b = 0; b < J->B; b++) {
+        const float *x = J->a + ((size_t)b * J->K + k) * J->HW, *g = J->da + ((size_t)b * J->K + k) * J->HW;
+        float lane[16] = {0};
+        for (int i = 0; i < full; i += 16)
+            for (int l = 0; l < 16; l++) lane[l] += x[i + l] * g[i + l];
+        double s = 0.0;
+        for (int i = full; i < J->HW; i++) s += (double)x[i] * g[i];
+        for (int l = 0; l < 16; l++) s += lane[l];
+        sq += s * s;
+    }
+    J->out[k] = 0.5 * sq / J->B;
+}
+
 static void fisher_add(const nr_tape *t, const float *a, const float *da, int K, int HW, int fan_in)
 {
     if (!t->fisher) return;
-    int B = t->B;
+    fisher_job J = {a, da, t->fisher_k, t->B, K, HW};
+    nr_parallel_for(K, fisher_task, &J);
     double total = 0.0;
-    for (int k = 0; k < K; k++) {
-        double sq = 0.0;
-        for (int b = 0; b < B; b++) {
-            const float *x = a + ((size_t)b * K + k) * HW, *g = da + ((size_t)b * K + k) * HW;
-            double s = 0.0;
-            for (int i = 0; i < HW; i++) s += (double)x[i] * g[i];
-            sq += s * s;
-        }
-        total += 0.5 * sq / B;
-    }
+    for (int k = 0; k < K; k++) total += t->fisher_k[k];
     *t->fisher += (double)fan_in * total;
 }
 

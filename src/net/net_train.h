@@ -24,9 +24,9 @@ typedef struct nr_tape_mode {
     int relu_masks;
 } nr_tape_mode;
 
-/* Like nr_tape_create with a mode; the tape's buffers are sized for that mode.  The mode
- * can be changed later only between record (1) and frozen (2) on a tape created with
- * relu_masks != 0. */
+/* Like nr_tape_create with a mode; the tape's buffers are sized for that mode.  On a tape
+ * created with relu_masks != 0, nr_tape_set_relu_masks switches between off (0), record (1)
+ * and frozen (2); elsewhere it does nothing. */
 nr_status nr_tape_create_mode(nr_net *net, int B, const nr_tape_mode *mode, nr_tape **out,
                               nr_error *err);
 void nr_tape_set_relu_masks(nr_tape *t, int relu_masks);

@@ -6,6 +6,9 @@
  */
 #include <math.h>
 #include <string.h>
+#ifdef __AVX512F__
+#include <immintrin.h>
+#endif
 
 #include "ops/ops.h"
 #include "ops/ops_backward.h"
@@ -19,11 +22,137 @@ static int out_dim(int H, int k, int stride, int pad)
 
 /* ------------------------------------------------------------------------------- conv */
 
-size_t nr_conv2d_backward_workspace(int Cin, int H, int W, int k, int stride, int pad)
+static size_t up16(size_t n) { return (n + 15) / 16 * 16; }
+
+static int g_textbook; /* tests: force GEMM + col2im for dx */
+void nr_conv2d_backward_set_textbook(int on) { g_textbook = on != 0; }
+
+/* The input gradient of a stride-1 convolution is itself a stride-1 convolution: of dy, with
+ * the kernel flipped in space and transposed in channels, padded by k-1-pad. */
+static int flip_ok(int k, int stride, int pad) { return !g_textbook && stride == 1 && pad <= k - 1; }
+
+/* Images whose im2col matrices are built at once for the weight gradient: about 4 MB. */
+static int dw_chunk(int B, size_t K, size_t HWo)
 {
-    size_t K = (size_t)Cin * k * k;
-    size_t HWo = (size_t)out_dim(H, k, stride, pad) * out_dim(W, k, stride, pad);
-    return 2 * K * HWo + 16;
+    size_t nb = ((size_t)1 << 20) / (K * HWo + 1);
+    if (nb < 1) nb = 1;
+    return nb > (size_t)B ? B : (int)nb;
+}
+
+size_t nr_conv2d_backward_workspace(int B, int Cin, int H, int W, int Cout, int k, int stride, int pad)
+{
+    int Ho = out_dim(H, k, stride, pad), Wo = out_dim(W, k, stride, pad);
+    size_t K = (size_t)Cin * k * k, HWo = (size_t)Ho * Wo;
+    size_t need = 2 * up16(K * HWo); /* textbook dx: col and dcol of one image */
+    size_t dw = (size_t)dw_chunk(B, K, HWo) * up16(K * HWo);
+    if (dw > need) need = dw;
+    if (stride == 1 && pad <= k - 1) {
+        size_t flip = up16((size_t)Cout * K) + up16((size_t)B * Cin * H * W) +
+                      nr_conv2d_workspace(B, Cout, Ho, Wo, k, 1, k - 1 - pad);
+        if (flip > need) need = flip;
+    }
+    return need + 16;
+}
+
+/* ---- dw += sum_i A_i · B_i^T over a chunk of images ----
+ * For image i of the chunk, A_i = dy_i (M, P) and B_i = col_i (N, P), both with rows of P
+ * contiguous floats (the inner-product form, which a packed GEMM would have to transpose).
+ * Tasks take 4 columns of dw each; every output is a sum over (image, p) in 16 float lanes
+ * (lane l takes p = l mod 16, images and p in order), the lanes reduced by a fixed tree once
+ * per chunk and added to dw: the same sums whatever the thread count. */
+typedef struct dw_job {
+    float *dw;
+    const float *dy;   /* image i's A at dy + i * dy_stride */
+    size_t dy_stride;
+    const float *const *col; /* image i's B */
+    int nimg, M, N, P;
+} dw_job;
+
+static float hsum16(const float *v)
+{
+    float a[8], b[4];
+    for (int l = 0; l < 8; l++) a[l] = v[l] + v[l + 8];
+    for (int l = 0; l < 4; l++) b[l] = a[l] + a[l + 4];
+    return (b[0] + b[2]) + (b[1] + b[3]);
+}
+
+#ifdef __AVX512F__
+/* 4 x 4 outputs of the chunk: rows i..i+3 of every A_img against rows j..j+3 of every
+ * B_img, accumulated over the images and p in 16 registers (loops fully unrolled), then
+ * reduced once. */
+static void dot4x4(const dw_job *J, int i, int j)
+{
+    __m512 acc[4][4];
+#pragma GCC unroll 4
+    for (int r = 0; r < 4; r++)
+#pragma GCC unroll 4
+        for (int c = 0; c < 4; c++) acc[r][c] = _mm512_setzero_ps();
+    size_t P = (size_t)J->P;
+    for (int img = 0; img < J->nimg; img++) {
+        const float *A = J->dy + img * J->dy_stride + (size_t)i * P, *Bm = J->col[img] + (size_t)j * P;
+        __mmask16 m = 0xFFFF;
+        for (size_t p = 0; p < P; p += 16) {
+            if (P - p < 16) m = (__mmask16)((1u << (P - p)) - 1u);
+            __m512 bv[4], av[4];
+#pragma GCC unroll 4
+            for (int c = 0; c < 4; c++) bv[c] = _mm512_maskz_loadu_ps(m, Bm + c * P + p);
+#pragma GCC unroll 4
+            for (int r = 0; r < 4; r++) av[r] = _mm512_maskz_loadu_ps(m, A + r * P + p);
+#pragma GCC unroll 4
+            for (int r = 0; r < 4; r++)
+#pragma GCC unroll 4
+                for (int c = 0; c < 4; c++) acc[r][c] = _mm512_fmadd_ps(av[r], bv[c], acc[r][c]);
+        }
+    }
+#pragma GCC unroll 4
+    for (int r = 0; r < 4; r++)
+#pragma GCC unroll 4
+        for (int c = 0; c < 4; c++) J->dw[(size_t)(i + r) * J->N + j + c] += _mm512_reduce_add_ps(acc[r][c]);
+}
+#endif
+
+/* One output (tails): 16 lanes, summed by a fixed tree. */
+static float dot1(const float *a, const float *b, int P)
+{
+    float lane[16] = {0};
+    for (int p = 0; p < P; p++) lane[p % 16] += a[p] * b[p];
+    return hsum16(lane);
+}
+
+/* Task t: columns 4t..4t+3 of dw (4 rows of each col_i, 16 KB at P = 1024, stay in L1)
+ * against every row block of dy_i (in L2). */
+static void dw_task(void *ctx, long t, int tid)
+{
+    (void)tid;
+    const dw_job *J = ctx;
+    int j0 = (int)t * 4, nj = J->N - j0 < 4 ? J->N - j0 : 4, i = 0;
+    size_t P = (size_t)J->P;
+#ifdef __AVX512F__
+    if (nj == 4)
+        for (; i + 4 <= J->M; i += 4) dot4x4(J, i, j0);
+#endif
+    for (; i < J->M; i++)
+        for (int j = j0; j < j0 + nj; j++) {
+            float s = 0.0f;
+            for (int img = 0; img < J->nimg; img++)
+                s += dot1(J->dy + img * J->dy_stride + i * P, J->col[img] + j * P, J->P);
+            J->dw[(size_t)i * J->N + j] += s;
+        }
+}
+
+typedef struct im2col_job {
+    float *col;
+    size_t col_stride;
+    const float *x;
+    size_t x_stride;
+    int Cin, H, W, k, stride, pad;
+} im2col_job;
+
+static void im2col_task(void *ctx, long i, int tid)
+{
+    (void)tid;
+    const im2col_job *J = ctx;
+    nr_im2col(J->col + i * J->col_stride, J->x + i * J->x_stride, J->Cin, J->H, J->W, J->k, J->stride, J->pad);
 }
 
 typedef struct col2im_job {
@@ -73,27 +202,46 @@ void nr_conv2d_backward(float *dx, float *dw, const float *dy, const float *x, c
     int K = Cin * k * k, HWo = Ho * Wo;
     int direct = k == 1 && stride == 1 && pad == 0; /* col is the image itself */
     size_t in_sz = (size_t)Cin * H * W, out_sz = (size_t)Cout * HWo;
-    float *col = ws, *dcol = ws + (size_t)K * HWo;
-    for (int b = 0; b < B; b++) {
-        const float *dyb = dy + b * out_sz;
-        if (dw) {
-            const float *xb = x + b * in_sz, *c = xb;
-            if (!direct) {
-                nr_im2col(col, xb, Cin, H, W, k, stride, pad);
-                c = col;
-            }
-            /* dw(Cout, K) += dy_b(Cout, HWo) · col(K, HWo)^T */
-            nr_sgemm(0, 1, Cout, K, HWo, 1.0f, dyb, HWo, c, HWo, 1.0f, dw, K);
-        }
-        if (dx) {
-            float *dxb = dx + b * in_sz;
-            /* dcol(K, HWo) = w(Cout, K)^T · dy_b(Cout, HWo) */
+    float *col = ws, *dcol = ws + up16((size_t)K * HWo);
+    if (dw) {
+        /* dw(Cout, K) += dy_b(Cout, HWo) · col_b(K, HWo)^T, a chunk of images at a time */
+        int nb = dw_chunk(B, (size_t)K, (size_t)HWo);
+        const float *cols[64];
+        if (nb > 64) nb = 64;
+        for (int b0 = 0; b0 < B; b0 += nb) {
+            int n = B - b0 < nb ? B - b0 : nb;
             if (direct) {
-                nr_sgemm(1, 0, K, HWo, Cout, 1.0f, w, K, dyb, HWo, 1.0f, dxb, HWo);
+                for (int i = 0; i < n; i++) cols[i] = x + (size_t)(b0 + i) * in_sz;
             } else {
-                nr_sgemm(1, 0, K, HWo, Cout, 1.0f, w, K, dyb, HWo, 0.0f, dcol, HWo);
-                nr_col2im(dxb, dcol, Cin, H, W, k, stride, pad);
+                im2col_job I = {col, up16((size_t)K * HWo), x + (size_t)b0 * in_sz, in_sz, Cin, H, W, k, stride, pad};
+                nr_parallel_for(n, im2col_task, &I);
+                for (int i = 0; i < n; i++) cols[i] = col + (size_t)i * I.col_stride;
             }
+            dw_job D = {dw, dy + (size_t)b0 * out_sz, out_sz, cols, n, Cout, K, HWo};
+            nr_parallel_for((K + 3) / 4, dw_task, &D);
+        }
+    }
+    if (!dx) return;
+    if (flip_ok(k, stride, pad)) {
+        /* dx += conv(dy, wt), wt[ci][co][kh][kw] = w[co][ci][k-1-kh][k-1-kw] */
+        float *wt = ws, *tmp = ws + up16((size_t)Cout * K), *cws = tmp + up16((size_t)B * in_sz);
+        for (int co = 0; co < Cout; co++)
+            for (int ci = 0; ci < Cin; ci++)
+                for (int t = 0; t < k * k; t++)
+                    wt[((size_t)ci * Cout + co) * k * k + t] = w[((size_t)co * Cin + ci) * k * k + (k * k - 1 - t)];
+        nr_conv2d_forward(tmp, dy, wt, B, Cout, Ho, Wo, Cin, k, 1, k - 1 - pad, cws);
+        nr_add_inplace(dx, tmp, (size_t)B * in_sz);
+        return;
+    }
+    for (int b = 0; b < B; b++) {
+        float *dxb = dx + b * in_sz;
+        const float *dyb = dy + b * out_sz;
+        /* dcol(K, HWo) = w(Cout, K)^T · dy_b(Cout, HWo) */
+        if (direct) {
+            nr_sgemm(1, 0, K, HWo, Cout, 1.0f, w, K, dyb, HWo, 1.0f, dxb, HWo);
+        } else {
+            nr_sgemm(1, 0, K, HWo, Cout, 1.0f, w, K, dyb, HWo, 0.0f, dcol, HWo);
+            nr_col2im(dxb, dcol, Cin, H, W, k, stride, pad);
         }
     }
 }
@@ -106,36 +254,48 @@ typedef struct bn_bwd_job {
     int B, C, HW;
 } bn_bwd_job;
 
+#define BN_LANES 16
+
+/* Channel c.  Pass 1 sums dy and dy * xhat: per image segment in BN_LANES float lanes (lane
+ * l takes the elements i = l mod BN_LANES, so the loop vectorises), each segment's lanes
+ * then added in double; the order depends on (B, HW) only.  Pass 2 applies the formula. */
 static void bn_bwd_task(void *ctx, long c, int tid)
 {
     (void)tid;
     const bn_bwd_job *J = ctx;
     size_t stride = (size_t)J->C * J->HW, off = (size_t)c * J->HW;
     float m = J->mean[c], r = J->rstd[c];
-    /* pass 1: sum dy and sum dy * xhat */
     double sdy = 0.0, sdyx = 0.0;
+    int HW = J->HW, full = HW / BN_LANES * BN_LANES;
     for (int b = 0; b < J->B; b++) {
         const float *dy = J->dy + b * stride + off, *x = J->x + b * stride + off;
-        for (int i = 0; i < J->HW; i++) {
-            double xhat = ((double)x[i] - m) * r;
-            sdy += dy[i];
-            sdyx += dy[i] * xhat;
+        float s1[BN_LANES] = {0}, s2[BN_LANES] = {0};
+        for (int i = 0; i < full; i += BN_LANES)
+            for (int l = 0; l < BN_LANES; l++) {
+                float d = dy[i + l];
+                s1[l] += d;
+                s2[l] += d * ((x[i + l] - m) * r);
+            }
+        for (int i = full; i < HW; i++) {
+            s1[i - full] += dy[i];
+            s2[i - full] += dy[i] * ((x[i] - m) * r);
         }
+        double t1 = 0.0, t2 = 0.0;
+        for (int l = 0; l < BN_LANES; l++) t1 += s1[l], t2 += s2[l];
+        sdy += t1;
+        sdyx += t2;
     }
     if (J->dbeta) J->dbeta[c] += (float)sdy;
     if (J->dgamma) J->dgamma[c] += (float)sdyx;
     if (!J->dx) return;
-    /* pass 2: dx += gamma * rstd * (dy - mean(dy) - xhat * mean(dy * xhat)) */
+    /* pass 2: dx += gamma * rstd * (dy - mean(dy) - xhat * mean(dy * xhat)), in float */
     double n = (double)J->B * J->HW;
     double g = J->gamma ? J->gamma[c] : 1.0;
-    double a = g * r, mdy = sdy / n, mdyx = sdyx / n;
+    float a = (float)(g * r), mdy = (float)(sdy / n), k = (float)(sdyx / n * r);
     for (int b = 0; b < J->B; b++) {
         float *dx = J->dx + b * stride + off;
         const float *dy = J->dy + b * stride + off, *x = J->x + b * stride + off;
-        for (int i = 0; i < J->HW; i++) {
-            double xhat = ((double)x[i] - m) * r;
-            dx[i] += (float)(a * (dy[i] - mdy - xhat * mdyx));
-        }
+        for (int i = 0; i < HW; i++) dx[i] += a * ((dy[i] - mdy) - (x[i] - m) * k);
     }
 }
 
@@ -173,7 +333,15 @@ static void relu_bwd_task(void *ctx, long t, int tid)
     size_t i0, n = chunk_len(J, t, &i0);
     float *dx = J->out + i0;
     const float *dy = J->a + i0, *x = J->b + i0;
-    for (size_t i = 0; i < n; i++) dx[i] += x[i] > 0.0f ? dy[i] : 0.0f;
+    size_t i = 0;
+#ifdef __AVX512F__
+    for (; i + 16 <= n; i += 16) {
+        __mmask16 m = _mm512_cmp_ps_mask(_mm512_loadu_ps(x + i), _mm512_setzero_ps(), _CMP_GT_OQ);
+        _mm512_storeu_ps(dx + i, _mm512_mask_add_ps(_mm512_loadu_ps(dx + i), m, _mm512_loadu_ps(dx + i),
+                                                    _mm512_loadu_ps(dy + i)));
+    }
+#endif
+    for (; i < n; i++) dx[i] += x[i] > 0.0f ? dy[i] : 0.0f;
 }
 
 void nr_relu_backward(float *dx, const float *dy, const float *x, size_t n)
@@ -191,8 +359,12 @@ static void mask_pack_task(void *ctx, long t, int tid)
     uint64_t *bits = J->bits_out + i0 / 64;
     for (size_t w = 0; w * 64 < n; w++) {
         uint64_t v = 0;
-        size_t end = n - w * 64 < 64 ? n - w * 64 : 64;
-        for (size_t k = 0; k < end; k++) v |= (uint64_t)(x[w * 64 + k] > 0.0f) << k;
+        size_t end = n - w * 64 < 64 ? n - w * 64 : 64, k = 0;
+#ifdef __AVX512F__
+        for (; k + 16 <= end; k += 16)
+            v |= (uint64_t)_mm512_cmp_ps_mask(_mm512_loadu_ps(x + w * 64 + k), _mm512_setzero_ps(), _CMP_GT_OQ) << k;
+#endif
+        for (; k < end; k++) v |= (uint64_t)(x[w * 64 + k] > 0.0f) << k;
         bits[w] = v;
     }
 }
@@ -203,14 +375,25 @@ void nr_relu_mask_pack(uint64_t *bits, const float *x, size_t n)
     nr_parallel_for(chunks(n), mask_pack_task, &J);
 }
 
-static int bit_at(const uint64_t *bits, size_t i) { return (int)(bits[i / 64] >> (i % 64) & 1u); }
-
+/* Chunks start at multiples of 64 elements (EW_CHUNK is one), so word w of a chunk holds
+ * the bits of its elements 64w .. 64w+63. */
 static void relu_masked_task(void *ctx, long t, int tid)
 {
     (void)tid;
     const ew_job *J = ctx;
     size_t i0, n = chunk_len(J, t, &i0);
-    for (size_t i = i0; i < i0 + n; i++) J->out[i] = bit_at(J->bits, i) ? J->a[i] : 0.0f;
+    const uint64_t *bits = J->bits + i0 / 64;
+    for (size_t w = 0; w * 64 < n; w++) {
+        uint64_t m = bits[w];
+        const float *x = J->a + i0 + w * 64;
+        float *o = J->out + i0 + w * 64;
+        size_t end = n - w * 64 < 64 ? n - w * 64 : 64, k = 0;
+#ifdef __AVX512F__
+        for (; k + 16 <= end; k += 16)
+            _mm512_storeu_ps(o + k, _mm512_maskz_mov_ps((__mmask16)(m >> k), _mm512_loadu_ps(x + k)));
+#endif
+        for (; k < end; k++) o[k] = (m >> k & 1u) ? x[k] : 0.0f;
+    }
 }
 
 void nr_relu_forward_masked(float *out, const float *x, const uint64_t *bits, size_t n)
@@ -224,8 +407,20 @@ static void relu_bwd_masked_task(void *ctx, long t, int tid)
     (void)tid;
     const ew_job *J = ctx;
     size_t i0, n = chunk_len(J, t, &i0);
-    for (size_t i = i0; i < i0 + n; i++)
-        if (bit_at(J->bits, i)) J->out[i] += J->a[i];
+    const uint64_t *bits = J->bits + i0 / 64;
+    for (size_t w = 0; w * 64 < n; w++) {
+        uint64_t m = bits[w];
+        const float *dy = J->a + i0 + w * 64;
+        float *dx = J->out + i0 + w * 64;
+        size_t end = n - w * 64 < 64 ? n - w * 64 : 64, k = 0;
+#ifdef __AVX512F__
+        for (; k + 16 <= end; k += 16)
+            _mm512_storeu_ps(dx + k, _mm512_mask_add_ps(_mm512_loadu_ps(dx + k), (__mmask16)(m >> k),
+                                                         _mm512_loadu_ps(dx + k), _mm512_loadu_ps(dy + k)));
+#endif
+        for (; k < end; k++)
+            if (m >> k & 1u) dx[k] += dy[k];
+    }
 }
 
 void nr_relu_backward_masked(float *dx, const float *dy, const uint64_t *bits, size_t n)

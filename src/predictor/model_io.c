@@ -67,6 +67,7 @@ static json_t *build(const nr_predictor *p)
     json_object_set_new(cfg, "folds", json_integer(c->folds));
     json_object_set_new(cfg, "patience", json_integer(c->patience));
     json_object_set_new(cfg, "min_epochs", json_integer(c->min_epochs));
+    json_object_set_new(cfg, "refit", json_integer(c->refit));
     json_object_set_new(cfg, "seed", json_integer((json_int_t)c->seed));
     json_object_set_new(root, "config", cfg);
     cfg = NULL;
@@ -118,6 +119,7 @@ static json_t *build(const nr_predictor *p)
     json_object_set_new(train, "seconds", num_or_null(p->info.seconds));
     json_object_set_new(train, "epochs_run", int_array(p->info.epochs_run, (size_t)nm));
     json_object_set_new(train, "best_epoch", int_array(p->info.best_epoch, (size_t)nm));
+    json_object_set_new(train, "refit_epochs", json_integer(p->info.refit_epochs));
     json_object_set_new(root, "training", train);
     return root;
 fail:
@@ -269,6 +271,7 @@ static nr_status load_config(const ld *c, const json_t *root, nr_predictor_confi
     INT(folds, 0, 64)
     INT(patience, 1, 1000000)
     INT(min_epochs, 0, 1000000)
+    INT(refit, 0, 1)
     NUM(lr)
     NUM(beta1)
     NUM(beta2)
@@ -413,6 +416,7 @@ static nr_status load_body(const ld *c, const json_t *root, nr_predictor **out)
             p->info.n_train = (size_t)json_integer_value(v);
         if ((v = json_object_get(tr, "holdout_tau")) && json_is_number(v)) p->info.holdout_tau = json_number_value(v);
         if ((v = json_object_get(tr, "seconds")) && json_is_number(v)) p->info.seconds = json_number_value(v);
+        if ((v = json_object_get(tr, "refit_epochs")) && json_is_integer(v)) p->info.refit_epochs = (int)json_integer_value(v);
         json_t *er = json_object_get(tr, "epochs_run"), *be = json_object_get(tr, "best_epoch");
         for (int m = 0; m < p->members && m < 64; m++) {
             json_t *a = json_array_get(er, (size_t)m), *b = json_array_get(be, (size_t)m);

@@ -25,6 +25,7 @@ nr_predictor_config nr_predictor_config_default(nr_predictor_kind kind)
         .ensemble = 5,
         .folds = 5,
         .patience = 40,
+        .refit = 1,
         .min_epochs = 20,
         .seed = 1,
     };
@@ -53,6 +54,7 @@ nr_status nr_predictor_config_check(const nr_predictor_config *c, nr_error *err)
     if (c->folds != 0 && (c->folds < 2 || c->folds > 64)) BAD("folds must be 0 or in 2..64, got %d", c->folds);
     if (c->patience < 1) BAD("patience must be >= 1, got %d", c->patience);
     if (c->min_epochs < 0) BAD("min_epochs must be >= 0, got %d", c->min_epochs);
+    if (c->refit != 0 && c->refit != 1) BAD("refit must be 0 or 1, got %d", c->refit);
 #undef BAD
     return NR_OK;
 }

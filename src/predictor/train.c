@@ -127,6 +127,9 @@ typedef struct train_ctx {
     nr_status *status;              /* (members) */
     nr_error *errs;                 /* (members) */
     double *best_tau;               /* (members) */
+    int *best_epoch;                /* (members) */
+    int phase;                      /* 0: early stopping on the held-out fold, 1: refit on all */
+    int refit_epochs;
     pthread_mutex_t mu;
     long epochs_done, epochs_max;
 } train_ctx;
@@ -136,7 +139,7 @@ static void report(train_ctx *c, int m, int epoch, double loss, double tau)
     if (!c->cfg->progress) return;
     pthread_mutex_lock(&c->mu);
     c->epochs_done++;
-    nr_predictor_progress pr = {m, epoch, loss, tau, c->epochs_done, c->epochs_max};
+    nr_predictor_progress pr = {m, c->phase, epoch, loss, tau, c->epochs_done, c->epochs_max};
     c->cfg->progress(c->cfg->progress_ctx, &pr);
     pthread_mutex_unlock(&c->mu);
 }
@@ -173,9 +176,11 @@ static void train_member(void *vctx, long task, int tid)
         goto done;
     }
 
-    int ntr = 0, nho = 0, hold = c->fold ? m % cfg->folds : -1;
+    int refit = c->phase == 1, final = refit || !cfg->refit || !c->fold;
+    int ntr = 0, nho = 0, hold = c->fold && !refit ? m % cfg->folds : -1;
+    int max_epochs = refit ? c->refit_epochs : cfg->epochs, h0 = refit ? p->hist_n[m] : 0;
     for (int i = 0; i < n; i++) {
-        if (c->fold && c->fold[i] == hold) ho[nho++] = i;
+        if (hold >= 0 && c->fold[i] == hold) ho[nho++] = i;
         else tr[ntr++] = i;
     }
     pm_init(&p->dims, &p->lay, cfg->seed, m, theta);
@@ -183,14 +188,14 @@ static void train_member(void *vctx, long task, int tid)
     pm_decay_mask(&p->dims, &p->lay, mask);
     pa_adam adam = {cfg->lr, cfg->beta1, cfg->beta2, 1e-8, cfg->weight_decay, 0, am, av};
     char name[32];
-    snprintf(name, sizeof name, "shuffle.%d", m);
+    snprintf(name, sizeof name, refit ? "refit.%d" : "shuffle.%d", m);
     nr_rng rng = nr_rng_stream(cfg->seed, name);
     for (int i = 0; i < nho; i++) hy[i] = e->y[ho[i]];
 
     double best_tau = -INFINITY;
     int best_epoch = 0, epoch;
     int nb = (ntr + cfg->batch - 1) / cfg->batch;
-    for (epoch = 1; epoch <= cfg->epochs; epoch++) {
+    for (epoch = 1; epoch <= max_epochs; epoch++) {
         for (int i = ntr - 1; i > 0; i--) { /* Fisher-Yates */
             int j = (int)nr_rng_below(&rng, (uint64_t)i + 1), t = tr[i];
             tr[i] = tr[j];
@@ -226,22 +231,26 @@ static void train_member(void *vctx, long task, int tid)
                 memcpy(best, theta, P * sizeof *best);
             }
         }
-        if (epoch <= p->hist_cap) {
-            p->hist_loss[(size_t)m * p->hist_cap + epoch - 1] = loss;
-            p->hist_tau[(size_t)m * p->hist_cap + epoch - 1] = tau;
-            p->hist_n[m] = epoch;
+        if (h0 + epoch <= p->hist_cap) {
+            p->hist_loss[(size_t)m * p->hist_cap + h0 + epoch - 1] = loss;
+            p->hist_tau[(size_t)m * p->hist_cap + h0 + epoch - 1] = tau;
+            p->hist_n[m] = h0 + epoch;
         }
         report(c, m, epoch, loss, tau);
-        if (nho >= 2 && epoch >= cfg->min_epochs && epoch - best_epoch >= cfg->patience) break;
+        if (nho >= 2 && !cfg->refit && epoch >= cfg->min_epochs && epoch - best_epoch >= cfg->patience) break;
     }
-    if (epoch > cfg->epochs) epoch = cfg->epochs;
+    if (epoch > max_epochs) epoch = max_epochs;
     if (nho >= 2) memcpy(theta, best, P * sizeof *theta);
     else best_epoch = epoch;
-    c->best_tau[m] = nho >= 2 ? best_tau : NAN;
-    if (m < 64) {
-        p->info.epochs_run[m] = epoch;
-        p->info.best_epoch[m] = best_epoch;
+    if (!refit) {
+        c->best_tau[m] = nho >= 2 ? best_tau : NAN;
+        c->best_epoch[m] = best_epoch;
+        if (m < 64) {
+            p->info.epochs_run[m] = epoch;
+            p->info.best_epoch[m] = best_epoch;
+        }
     }
+    if (!final) goto done;
     /* score statistics over every training arch (the standardisation of this member) */
     {
         double *all = malloc((size_t)n * sizeof *all);
@@ -268,6 +277,34 @@ done:
     pm_work_free(&w);
     free(tr), free(ho), free(tmp), free(best), free(grad), free(am), free(av), free(mask), free(hs), free(hy);
     free(bb.ahat), free(bb.types), free(bb.x), free(bb.y);
+}
+
+/* The refit epoch count: the argmax of the cross-validation curve, i.e. of the held-out tau
+ * averaged over members (each held out a different fold) and smoothed by a centred moving
+ * average of 2 * CV_SMOOTH + 1 epochs; first maximum, at least min_epochs. */
+#define CV_SMOOTH 5
+static int cv_epoch(const nr_predictor *p, const nr_predictor_config *cfg)
+{
+    int E = cfg->epochs, M = cfg->ensemble, best = 1;
+    double *curve = malloc((size_t)E * sizeof *curve), best_v = -INFINITY;
+    if (!curve) return E;
+    for (int t = 0; t < E; t++) {
+        double s = 0;
+        for (int m = 0; m < M; m++) {
+            double v = p->hist_tau[(size_t)m * p->hist_cap + t];
+            s += isnan(v) ? -1.0 : v; /* constant scores count as the worst tau */
+        }
+        curve[t] = s / M;
+    }
+    for (int t = 0; t < E; t++) {
+        int lo = t - CV_SMOOTH < 0 ? 0 : t - CV_SMOOTH, hi = t + CV_SMOOTH >= E ? E - 1 : t + CV_SMOOTH;
+        double s = 0;
+        for (int u = lo; u <= hi; u++) s += curve[u];
+        s /= hi - lo + 1;
+        if (s > best_v) best_v = s, best = t + 1;
+    }
+    free(curve);
+    return best < cfg->min_epochs ? (cfg->min_epochs < E ? cfg->min_epochs : E) : best;
 }
 
 /* ---- feature standardisation from the training set ---- */
@@ -370,13 +407,14 @@ nr_status nr_predictor_train(const nr_predictor_config *cfg, const nr_arch *arch
             return nr_error_set(err, NR_ERR_NUMERIC, NULL, 0, 0, "label %zu is not finite (%g)", i, labels[i]);
     }
     double t0 = now_seconds();
-    nr_predictor *p = pp_alloc(cfg, cfg->epochs);
+    nr_predictor *p = pp_alloc(cfg, cfg->epochs * (cfg->refit && cfg->folds ? 2 : 1));
     enc_set e = {0};
     int *fold = NULL;
     nr_status *mst = calloc((size_t)cfg->ensemble, sizeof *mst);
     nr_error *merr = calloc((size_t)cfg->ensemble, sizeof *merr);
     double *btau = calloc((size_t)cfg->ensemble, sizeof *btau);
-    if (!p || !mst || !merr || !btau) {
+    int *bep = calloc((size_t)cfg->ensemble, sizeof *bep);
+    if (!p || !mst || !merr || !btau || !bep) {
         st = nr_error_set(err, NR_ERR_NOMEM, NULL, 0, 0, "out of memory");
         goto fail;
     }
@@ -389,16 +427,26 @@ nr_status nr_predictor_train(const nr_predictor_config *cfg, const nr_arch *arch
         }
         if ((st = make_folds(archs, n, cfg->folds, cfg->seed, fold, err))) goto fail;
     }
-    train_ctx c = {p, cfg, &e, fold, mst, merr, btau, PTHREAD_MUTEX_INITIALIZER, 0,
-                   (long)cfg->ensemble * cfg->epochs};
-    nr_parallel_for(cfg->ensemble, train_member, &c);
-    pthread_mutex_destroy(&c.mu);
-    for (int m = 0; m < cfg->ensemble; m++)
-        if (mst[m]) {
-            if (err && err->code == NR_OK) *err = merr[m];
-            st = mst[m];
-            goto fail;
+    int refit = cfg->refit && fold;
+    train_ctx c = {p, cfg, &e, fold, mst, merr, btau, bep, 0, 0, PTHREAD_MUTEX_INITIALIZER, 0,
+                   (long)cfg->ensemble * cfg->epochs * (refit ? 2 : 1)};
+    for (c.phase = 0; c.phase <= refit; c.phase++) {
+        if (c.phase == 1) {
+            c.refit_epochs = cv_epoch(p, cfg);
+            p->info.refit_epochs = c.refit_epochs;
+            c.epochs_max = c.epochs_done + (long)cfg->ensemble * c.refit_epochs;
         }
+        nr_parallel_for(cfg->ensemble, train_member, &c);
+        for (int m = 0; m < cfg->ensemble; m++)
+            if (mst[m]) {
+                if (err && err->code == NR_OK) *err = merr[m];
+                st = mst[m];
+                break;
+            }
+        if (st) break;
+    }
+    pthread_mutex_destroy(&c.mu);
+    if (st) goto fail;
     p->info.n_train = n;
     p->info.seconds = now_seconds() - t0;
     if (cfg->folds) {
@@ -411,7 +459,7 @@ nr_status nr_predictor_train(const nr_predictor_config *cfg, const nr_arch *arch
 fail:
     nr_predictor_free(p);
     enc_free(&e);
-    free(fold), free(mst), free(merr), free(btau);
+    free(fold), free(mst), free(merr), free(btau), free(bep);
     return st;
 }
 

@@ -1,6 +1,7 @@
 /* Scores per benchmark index: loaded from a score file, set, or computed on demand (NASWOT)
  * and cached, so each architecture is scored at most once. */
 #include <math.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -67,10 +68,71 @@ nr_status nr_score_cache_set(nr_score_cache *c, int index, double score, nr_erro
 /* Same value, treating two NaNs as equal. */
 static int same_score(double a, double b) { return a == b || (isnan(a) && isnan(b)); }
 
+/* The partial-results file of `nasrank score -o OUT` (OUT.partial): a "# nasrank score partial"
+ * line, then "id,naswot,sign,units,seconds" per scored arch, id = lexicographic arch id.  A
+ * torn last line (no newline: the run was killed mid-write) is ignored. */
+static nr_status load_partial(nr_score_cache *c, FILE *f, const char *path, nr_error *err)
+{
+    double *val = malloc(NR_NUM_ARCHS * sizeof *val);
+    unsigned char *have = calloc(NR_NUM_ARCHS, 1);
+    nr_status st = NR_OK;
+    char line[512];
+    long ln = 0;
+    if (!val || !have) {
+        st = nr_error_set(err, NR_ERR_NOMEM, path, 0, 0, "out of memory");
+        goto done;
+    }
+    while (fgets(line, sizeof line, f)) {
+        ln++;
+        size_t len = strlen(line);
+        if (ln == 1) continue; /* the header */
+        if (len == 0 || line[len - 1] != '\n') break;
+        int id, sign;
+        char sc[64], *end;
+        if (sscanf(line, "%d,%63[^,],%d", &id, sc, &sign) != 3 || id < 0 || id >= NR_NUM_ARCHS) {
+            st = nr_error_set(err, NR_ERR_PARSE, path, ln, 1, "malformed partial-results line (expected "
+                              "id,naswot,sign,units,seconds)");
+            goto done;
+        }
+        double v = strtod(sc, &end);
+        if (*end) {
+            st = nr_error_set(err, NR_ERR_PARSE, path, ln, 2, "not a number: \"%s\"", sc);
+            goto done;
+        }
+        nr_arch a = nr_arch_from_id(id);
+        const nr_table_row *row = nr_table_by_arch(c->table, &a);
+        if (!row) {
+            st = nr_error_set(err, NR_ERR_NOTFOUND, path, ln, 1, "arch id %d not in the table", id);
+            goto done;
+        }
+        val[row->index] = v;
+        have[row->index] = 1;
+    }
+    for (int k = 0; k < NR_NUM_ARCHS; k++)
+        if (have[k]) nr_score_cache_set(c, k, val[k], NULL);
+done:
+    free(val);
+    free(have);
+    return st;
+}
+
 nr_status nr_score_cache_load_csv(nr_score_cache *c, const char *path, const char *column,
                                   nr_error *err)
 {
     if (!column) column = "naswot";
+    FILE *pf = fopen(path, "r");
+    if (pf) {
+        static const char magic[] = "# nasrank score partial";
+        char head[sizeof magic];
+        size_t got = fread(head, 1, sizeof magic - 1, pf);
+        if (got == sizeof magic - 1 && !memcmp(head, magic, got) && !strcmp(column, "naswot")) {
+            rewind(pf);
+            nr_status st = load_partial(c, pf, path, err);
+            fclose(pf);
+            return st;
+        }
+        fclose(pf);
+    }
     nr_csv *csv = NULL;
     double *val = NULL;
     long *line_of = NULL;

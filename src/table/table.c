@@ -5,8 +5,9 @@
  * lexicographic arch id (nr_arch_to_id) to the index, so lookup by arch is O(1).
  *
  * Validation beyond the CSV layer: accuracies within 0..100, params_mb >= 0, n_runs >= 1,
- * index in 0..15624 exactly once, arch strings valid and unique, iso_index <= index and a
- * class representative, exactly 15,625 rows.  Every error carries FILE:LINE:COL with COL the
+ * index in 0..15624 exactly once, arch strings valid and unique, iso_index <= index, a
+ * class representative and the smallest index of the arch's isomorphism class
+ * (nr_arch_canonical_key), exactly 15,625 rows.  Every error carries FILE:LINE:COL with COL the
  * 1-based field number.
  */
 #include "nasrank/table.h"
@@ -152,6 +153,62 @@ static nr_status resolve(const char *path, const char *deflt, char *buf, size_t 
     return nr_data_find(deflt, buf, size, err);
 }
 
+/* iso_index must be the smallest index of the arch's isomorphism class, the classes being
+ * those of nr_arch_canonical_key (which reproduces the benchmark's exactly): an edited
+ * iso_index that still names some representative is caught here.  Keys are sorted, and
+ * each class's smallest index compared with every member's iso_index; the mismatch on the
+ * earliest line is reported. */
+#define ISO_KEY 128 /* keys are at most 112 characters */
+
+typedef struct iso_ref {
+    const char *key;
+    int index;
+} iso_ref;
+
+static int cmp_iso_ref(const void *a, const void *b)
+{
+    const iso_ref *x = a, *y = b;
+    int r = strcmp(x->key, y->key);
+    return r ? r : (x->index > y->index) - (x->index < y->index);
+}
+
+static nr_status check_iso_classes(const nr_table *t, const long *seen, const char *file,
+                                   long iso_col, nr_error *err)
+{
+    char *keys = malloc((size_t)NR_NUM_ARCHS * ISO_KEY);
+    iso_ref *refs = malloc(NR_NUM_ARCHS * sizeof *refs);
+    if (!keys || !refs) {
+        free(keys);
+        free(refs);
+        return nr_error_set(err, NR_ERR_NOMEM, file, 0, 0, "out of memory");
+    }
+    for (int i = 0; i < NR_NUM_ARCHS; i++) {
+        refs[i].key = keys + (size_t)i * ISO_KEY;
+        refs[i].index = i;
+        nr_arch_canonical_key(&t->rows[i].arch, keys + (size_t)i * ISO_KEY, ISO_KEY);
+    }
+    qsort(refs, NR_NUM_ARCHS, sizeof *refs, cmp_iso_ref);
+    int bad = -1, want = 0, first = 0;
+    for (int k = 0; k < NR_NUM_ARCHS; k++) {
+        /* sorted by (key, index): a class starts with its smallest index */
+        if (k == 0 || strcmp(refs[k].key, refs[k - 1].key) != 0) first = refs[k].index;
+        int i = refs[k].index;
+        if (t->rows[i].iso_index != first && (bad < 0 || seen[i] < seen[bad])) {
+            bad = i;
+            want = first;
+        }
+    }
+    nr_status st = NR_OK;
+    if (bad >= 0)
+        st = nr_error_set(err, NR_ERR_INVALID, file, seen[bad], iso_col + 1,
+                          "iso_index %d does not match the arch's isomorphism class (smallest "
+                          "index of the class: %d)",
+                          t->rows[bad].iso_index, want);
+    free(keys);
+    free(refs);
+    return st;
+}
+
 /* ---- 200-epoch table ---- */
 
 enum {
@@ -254,6 +311,7 @@ nr_status nr_table_load(const char *path, nr_table **out, nr_error *err)
             goto fail;
         }
     }
+    if ((st = check_iso_classes(t, seen, file, c[C_ISO].col, err))) goto fail;
     free(seen);
     nr_csv_free(csv);
     *out = t;
