@@ -81,7 +81,7 @@ bench: benches
 
 # Debian packages; idempotent and quiet when everything is present.
 DEB_PKGS := gcc make pkg-config libblis-dev liblapacke-dev libcsv-dev libjansson-dev libcairo2-dev \
-            clang libfuzzer-14-dev valgrind
+            clang libfuzzer-14-dev libclang-rt-14-dev valgrind
 deps:
 	@missing=$$(for p in $(DEB_PKGS); do dpkg-query -W -f='$${Status}\n' $$p 2>/dev/null | grep -q '^install ok installed' || echo $$p; done); \
 	if [ -n "$$missing" ]; then \

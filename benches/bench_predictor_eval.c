@@ -168,7 +168,7 @@ int main(int argc, char **argv)
                     IOPT("--epochs", epochs) IOPT("--ensemble", ensemble) IOPT("--folds", folds)
                     IOPT("--dim", embed_dim) IOPT("--layers", layers) IOPT("--hidden", head_hidden)
                     IOPT("--batch", batch) IOPT("--prune", prune) IOPT("--patience", patience)
-                    IOPT("--min-epochs", min_epochs) IOPT("--refit", refit) DOPT("--lr", lr) DOPT("--wd", weight_decay)
+                    IOPT("--min-epochs", min_epochs) IOPT("--refit", refit) IOPT("--cosine", cosine) DOPT("--lr", lr) DOPT("--wd", weight_decay)
                     DOPT("--clip", clip) DOPT("--beta1", beta1)
                     if ((v = opt(argc, argv, "--adj"))) cfg.adjacency = strcmp(v, "normalised") ? NR_ADJ_PLAIN : NR_ADJ_NORMALISED;
                     /* training sample: partial Fisher-Yates over benchmark indices */
@@ -210,6 +210,7 @@ int main(int argc, char **argv)
                     fprintf(stderr, "# %s %s K=%d seed=%d: n_train=%d n_eval=%d tau=%.4f dedup(%d)=%.4f holdout=%.4f %.1fs (cpu %.1fs) epochs",
                             ms[mi], fs[fi], K, seed, n, ne, tau[s], nd, taud[s], htau[s], secs[s], cpus[s]);
                     for (int m = 0; m < cfg.ensemble && m < 64; m++) fprintf(stderr, " %d/%d", info.best_epoch[m], info.epochs_run[m]);
+                    if (info.refit_epochs) fprintf(stderr, " refit %d", info.refit_epochs);
                     fputc('\n', stderr);
                     nr_predictor_free(p);
                 }

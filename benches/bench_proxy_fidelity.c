@@ -15,7 +15,7 @@
  *    first --timing-archs archs of the sample, CIFAR-10), wall and CPU, against NASWOT alone.
  *
  *   bench_proxy_fidelity [--quick] [--archs N] [--threads T] [--cache PREFIX] [--no-naslib]
- *                        [--timing-archs K] [--datasets cifar10,cifar100]
+ *                        [--timing-archs K] [--datasets cifar10,cifar100,imagenet16]
  *   --quick: 60 archs, 30 NASLib archs per dataset, 5 timing archs.
  *   --cache PREFIX: per-arch results are appended to PREFIX_<set>.csv as they are computed
  *   and reused by later runs with the same PREFIX (a killed run continues where it stopped).
@@ -64,6 +64,19 @@ static const char *arg_str(int argc, char **argv, const char *flag, const char *
     for (int i = 1; i + 1 < argc; i++)
         if (!strcmp(argv[i], flag)) return argv[i + 1];
     return def;
+}
+
+/* name is one of the comma-separated items of list */
+static int has_item(const char *list, const char *name)
+{
+    size_t n = strlen(name);
+    for (const char *p = list; p && *p;) {
+        const char *e = strchr(p, ',');
+        size_t l = e ? (size_t)(e - p) : strlen(p);
+        if (l == n && !strncmp(p, name, n)) return 1;
+        p = e ? e + 1 : NULL;
+    }
+    return 0;
 }
 
 static double cpu_now(void)
@@ -217,7 +230,7 @@ int main(int argc, char **argv)
     int nnaslib_max = quick ? 30 : 100000;
     int naslib = !bench_has_flag(argc, argv, "--no-naslib");
     const char *cache = arg_str(argc, argv, "--cache", NULL);
-    const char *dsets = arg_str(argc, argv, "--datasets", "cifar10,cifar100");
+    const char *dsets = arg_str(argc, argv, "--datasets", "cifar10,cifar100,imagenet16");
     if (narch < 10 || narch > NR_NUM_ARCHS || threads < 1 || ntime < 0 || ntime > narch)
         return fprintf(stderr, "bad arguments\n"), 2;
     nr_threads_set(threads);
@@ -255,7 +268,7 @@ int main(int argc, char **argv)
     char m[128], line[4096];
 
     for (int si = 0; si < 2; si++) {
-        if (!strstr(dsets, sets[si].name)) continue;
+        if (!has_item(dsets, sets[si].name)) continue;
         int d = sets[si].d;
         char path[4096];
         nr_images *im = NULL;
@@ -334,8 +347,10 @@ int main(int argc, char **argv)
             nr_correlation c = correlate(score, truth, narch);
             double pub = published(p, d);
             if (p != NR_PROXY_PARAMS && p != NR_PROXY_FLOPS && fabs(c.spearman) > best) best = fabs(c.spearman);
-            fprintf(stderr, "# %-36s %9.3f %9.3f %12s %+8.3f\n", nr_proxy_info_get(p)->name, c.spearman, c.kendall,
-                    isnan(pub) ? "-" : (snprintf(m, sizeof m, "%.3f", pub), m), isnan(pub) ? NAN : fabs(c.spearman) - pub);
+            char diff[16] = "-";
+            if (!isnan(pub)) snprintf(diff, sizeof diff, "%+.3f", fabs(c.spearman) - pub);
+            fprintf(stderr, "# %-36s %9.3f %9.3f %12s %8s\n", nr_proxy_info_get(p)->name, c.spearman, c.kendall,
+                    isnan(pub) ? "-" : (snprintf(m, sizeof m, "%.3f", pub), m), diff);
             snprintf(m, sizeof m, "%s_spearman_%s", sets[si].name, nr_proxy_info_get(p)->name);
             char base[32];
             snprintf(base, sizeof base, "published_%.3f", pub);
@@ -401,7 +416,7 @@ int main(int argc, char **argv)
     }
 
     /* ---- ImageNet16-120: data-free synflow and the counts (no images available) ---- */
-    if (strstr(dsets, "cifar10")) {
+    if (has_item(dsets, "imagenet16")) {
         nr_macro_config cfg = nr_macro_default();
         cfg.num_classes = 120;
         cfg.image_size = 16;

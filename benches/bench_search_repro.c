@@ -17,7 +17,7 @@
  * stderr, then the target checks.
  *
  *   bench_search_repro [--quick] [--runs R] [--scores FILE] [--scores-cifar100 FILE]
- *                      [--predictor-runs R] [--threads N] [--only SUBSTRING]
+ *                      [--predictor-runs R] [--threads N] [--only PREFIX[,PREFIX...]]
  *   --scores (or $NASRANK_SCORES): CIFAR-10 NASWOT scores of all archs (nasrank score --all
  *   -o FILE); without it they are computed on the fly (~1 h for the whole space; --quick: few
  *   runs).  --scores-cifar100 (or $NASRANK_SCORES_CIFAR100) likewise for CIFAR-100.
@@ -39,6 +39,18 @@ static const char *arg_str(int argc, char **argv, const char *flag)
     for (int i = 1; i + 1 < argc; i++)
         if (!strcmp(argv[i], flag)) return argv[i + 1];
     return NULL;
+}
+
+/* --only LIST: comma-separated row-name prefixes. */
+static int selected(const char *list, const char *name)
+{
+    for (const char *p = list; *p;) {
+        size_t n = strcspn(p, ",");
+        if (n && !strncmp(name, p, n)) return 1;
+        p += n;
+        if (*p) p++;
+    }
+    return 0;
 }
 
 typedef struct spec {
@@ -136,7 +148,7 @@ int main(int argc, char **argv)
     nr_search_result *res = malloc((size_t)(runs > pruns ? runs : pruns) * sizeof *res);
     for (int i = 0; i < NSPEC; i++) {
         const spec *s = &specs[i];
-        if (only && !strstr(s->name, only)) continue;
+        if (only && !selected(only, s->name)) continue;
         int c100 = s->ds == NR_DS_CIFAR100;
         nr_score_cache *sc = c100 ? sc100 : sc10;
         nr_search_config probe = nr_search_config_default(s->strategy);

@@ -128,7 +128,9 @@ mkdir "$T/ro"
 chmod 555 "$T/ro"
 AS=
 if [ "$(id -u)" = 0 ]; then # root writes anywhere: run as nobody
-    if command -v setpriv >/dev/null 2>&1 && setpriv --reuid=65534 --regid=65534 --clear-groups "$BIN" --version >/dev/null 2>&1; then
+    # nobody must also reach the data (a clone inside a 0700 directory does not): else skip
+    if command -v setpriv >/dev/null 2>&1 && setpriv --reuid=65534 --regid=65534 --clear-groups "$BIN" --version >/dev/null 2>&1 &&
+        setpriv --reuid=65534 --regid=65534 --clear-groups "$BIN" score "$T/in5.csv" $S -o /dev/null >/dev/null 2>&1; then
         AS="setpriv --reuid=65534 --regid=65534 --clear-groups"
     else
         AS=skip
@@ -373,9 +375,12 @@ for args in "$@"; do
 done
 # search, including the predictor strategy (trained graph predictors: bit-identical whatever
 # the thread count)
-for args in "--strategy random,rea --runs 20" "--strategy random --samples 10,50 --runs 10 --json" \
-    "--strategy rea --budget 30 --runs 10 --dataset cifar100 --reward-epochs 200 --seed 5" \
-    "--strategy predictor --budget 30 --runs 3 --json"; do
+SDET="--strategy random,rea --runs 20|--strategy random --samples 10,50 --runs 10 --json"
+SDET="$SDET|--strategy rea --budget 30 --runs 10 --dataset cifar100 --reward-epochs 200 --seed 5"
+SDET="$SDET|--strategy predictor --budget 30 --runs 3 --json"
+[ $SLOW = 1 ] && SDET="--strategy random,rea --runs 10 --json|--strategy predictor --budget 20 --runs 2 --json"
+IFS='|'; set -- $SDET; unset IFS
+for args in "$@"; do
     # shellcheck disable=SC2086
     "$BIN" search $args --no-timing --threads 1 >"$T/s1" 2>/dev/null
     "$BIN" search $args --no-timing --threads 1 >"$T/s1b" 2>/dev/null

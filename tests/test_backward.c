@@ -145,13 +145,18 @@ static void test_conv(void)
             for (size_t i = 0; i < nx; i++) same &= fabsf(dx2[i] - (dx[i] - px[i])) <= 1e-5f * (1 + fabsf(dx2[i]));
             for (size_t i = 0; i < nw; i++) same &= fabsf(dw2[i] - (dw[i] - pw[i])) <= 1e-5f * (1 + fabsf(dw2[i]));
             CHECK(same);
-            /* the textbook dx (GEMM + col2im) agrees with the flipped-kernel conv */
+            /* the textbook dx (GEMM + col2im) agrees with the flipped-kernel conv, and the
+             * portable dw kernel with the AVX-512 one */
             memset(dx2, 0, nx * sizeof(float));
+            memset(dw2, 0, nw * sizeof(float));
             nr_conv2d_backward_set_textbook(1);
-            nr_conv2d_backward(dx2, NULL, r, c.x, c.w, c.B, c.Cin, c.H, c.W, c.Cout, c.k, c.s, c.p, c.ws);
+            nr_conv2d_backward(dx2, dw2, r, c.x, c.w, c.B, c.Cin, c.H, c.W, c.Cout, c.k, c.s, c.p, c.ws);
             nr_conv2d_backward_set_textbook(0);
             same = 1;
             for (size_t i = 0; i < nx; i++) same &= fabsf(dx2[i] - (dx[i] - px[i])) <= 1e-5f * (1 + fabsf(dx2[i]));
+            CHECK(same);
+            same = 1;
+            for (size_t i = 0; i < nw; i++) same &= fabsf(dw2[i] - (dw[i] - pw[i])) <= 1e-5f * (1 + fabsf(dw2[i]));
             CHECK(same);
             free(dx2), free(dw2);
         }

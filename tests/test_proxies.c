@@ -88,20 +88,20 @@ static void test_fixture(void)
             if (jp) mask |= NR_PROXY_ALL & ~NR_PROXY_BIT(NR_PROXY_NASWOT);
             CHECK(nr_proxy_score(ps, &a, mask, &sc, &err) == NR_OK);
             double want = jnum(arch, "synflow");
-            CHECK_MSG(isfinite(sc.value[NR_PROXY_SYNFLOW]) && fabs(sc.value[NR_PROXY_SYNFLOW] / want - 1) < 1e-4,
+            CHECK_MSG(isfinite(sc.value[NR_PROXY_SYNFLOW]) && fabs(sc.value[NR_PROXY_SYNFLOW] / want - 1) < 1e-5,
                       "synflow %.8g vs %.8g", sc.value[NR_PROXY_SYNFLOW], want);
             if (!jp) continue;
-            /* proxies: float32 vs float32 torch; grasp is a finite difference (see
-             * proxy_grad.c: within 1% here) */
+            /* proxies: float32 vs float32 torch (measured: ~1e-7 relative); grasp is a
+             * finite difference (see proxy_grad.c; measured 4e-4 and 1e-3 here) */
             static const struct { int id; const char *name; double tol; } cmp[] = {
-                {NR_PROXY_SNIP, "snip", 2e-4}, {NR_PROXY_GRAD_NORM, "grad_norm", 2e-4},
-                {NR_PROXY_FISHER, "fisher", 2e-3}, {NR_PROXY_GRASP, "grasp", 2e-2}};
+                {NR_PROXY_SNIP, "snip", 1e-5}, {NR_PROXY_GRAD_NORM, "grad_norm", 1e-5},
+                {NR_PROXY_FISHER, "fisher", 1e-5}, {NR_PROXY_GRASP, "grasp", 1e-2}};
             for (size_t k = 0; k < sizeof cmp / sizeof *cmp; k++) {
                 double w = jnum(jp, cmp[k].name), got = sc.value[cmp[k].id];
                 CHECK_MSG(fabs(got - w) <= cmp[k].tol * fabs(w), "%s %.8g vs %.8g (rel %.2g)", cmp[k].name, got, w,
                           fabs(got / w - 1));
             }
-            CHECK_MSG(fabs(sc.value[NR_PROXY_JACOB_COV] - jnum(jp, "jacob_cov")) < 1e-3, "jacob_cov %.8g vs %.8g",
+            CHECK_MSG(fabs(sc.value[NR_PROXY_JACOB_COV] - jnum(jp, "jacob_cov")) < 1e-4, "jacob_cov %.8g vs %.8g",
                       sc.value[NR_PROXY_JACOB_COV], jnum(jp, "jacob_cov"));
             CHECK(sc.value[NR_PROXY_PARAMS] == (double)nr_arch_params(&a, &cfg));
             CHECK(sc.value[NR_PROXY_FLOPS] == nr_arch_flops(&a, &cfg) / 1e6);

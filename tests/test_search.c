@@ -488,6 +488,16 @@ int main(void)
         c.reward_epochs = 25;
         CHECK(nr_search_run(T, NULL, &c, 0, &res, NULL) == NR_ERR_INVALID);
         CHECK(res.index == -1 && isnan(res.test));
+        c = nr_search_config_default(NR_SEARCH_PREDICTOR);
+        c.pred_candidates = 5; /* fewer than the 10 queried per round */
+        nr_error_clear(&e);
+        CHECK(nr_search_run(T, SC, &c, 0, &res, &e) == NR_ERR_INVALID);
+        CHECK(strstr(e.text, "candidates") != NULL);
+        nr_predictor_config bad = nr_search_predictor_default();
+        bad.ensemble = 0;
+        c = nr_search_config_default(NR_SEARCH_PREDICTOR);
+        c.predictor = &bad;
+        CHECK(nr_search_run(T, NULL, &c, 0, &res, NULL) == NR_ERR_INVALID);
         /* 12-epoch rewards without the 12-epoch table */
         nr_table *t200;
         CHECK(nr_table_load(NULL, &t200, &err) == NR_OK);

@@ -98,6 +98,7 @@ typedef struct nr_predictor_config {
     int epochs;           /* maximum epochs per member */
     int batch;            /* archs per minibatch (all ordered pairs inside it are used) */
     double lr;            /* Adam step size */
+    int cosine;           /* 1: the step size follows lr (1 + cos(pi t / T)) / 2 over each phase */
     double beta1, beta2;  /* Adam moment decays */
     double weight_decay;  /* decoupled, on weights (not biases): w -= lr * wd * w */
     double clip;          /* global gradient L2-norm clip; <= 0: none */
@@ -216,5 +217,15 @@ nr_status nr_predictor_features_parse(const char *s, unsigned *mask, nr_error *e
  * a different score is an error.  *count = archs with a score. */
 nr_status nr_naswot_scores_read(const char *path, const nr_table *t, double *naswot,
                                 size_t *count, nr_error *err);
+
+/* Compute NASWOT for n archs as `nasrank score` does by default: reference variant, the
+ * macro net of ds (cifar10 / cifar10-valid: 10 classes and CIFAR-10 images; cifar100: 100
+ * classes and CIFAR-100 images; others: NR_ERR_INVALID), weights and a batch of `batch`
+ * images drawn with `seed` from the default image file.  Slow: ~0.2 s per distinct arch
+ * (repeats are computed once).  progress (may be NULL) is called after every arch. */
+nr_status nr_naswot_compute(const nr_arch *archs, size_t n, nr_dataset ds, uint64_t seed,
+                            int batch, double *out,
+                            void (*progress)(void *ctx, size_t done, size_t total), void *ctx,
+                            nr_error *err);
 
 #endif

@@ -160,8 +160,7 @@ static int parse_opts(int argc, char **argv, score_opts *o)
     if (o->resume && (!o->out || !strcmp(o->out, "-")))
         return cli_usage("score", "--resume needs an output file (-o FILE)"), -1;
     if (ens_list) {
-        int dummy;
-        if (nr_proxy_parse_list(ens_list, &o->ens_mask, &dummy, NULL, &err))
+        if (nr_proxy_parse_list(ens_list, &o->ens_mask, NULL, NULL, &err))
             return cli_usage("score", "--ensemble: %s", err.text), -1;
         o->want_ens = 1;
     }

@@ -504,7 +504,8 @@ static void fisher_task(void *ctx, long k, int tid)
     int full = J->HW / 16 * 16;
     double sq = 0.0;
     for (int b = 0; b < J->B; b++) {
-        const float *x = J->a + ((size_t)b * J->K + k) * J->HW, *g = J->da + ((size_t)b * J->K + k) * J->HW;
+        const float *restrict x = J->a + ((size_t)b * J->K + k) * J->HW;
+        const float *restrict g = J->da + ((size_t)b * J->K + k) * J->HW;
         float lane[16] = {0};
         for (int i = 0; i < full; i += 16)
             for (int l = 0; l < 16; l++) lane[l] += x[i + l] * g[i + l];

@@ -6,8 +6,9 @@
  */
 #include <math.h>
 #include <string.h>
-#ifdef __AVX512F__
+#if defined(__GNUC__) && defined(__x86_64__)
 #include <immintrin.h>
+#define HAVE_AVX512_DW 1 /* the weight-gradient kernel is chosen at run time (any build flags) */
 #endif
 
 #include "ops/ops.h"
@@ -24,7 +25,7 @@ static int out_dim(int H, int k, int stride, int pad)
 
 static size_t up16(size_t n) { return (n + 15) / 16 * 16; }
 
-static int g_textbook; /* tests: force GEMM + col2im for dx */
+static int g_textbook; /* tests: GEMM + col2im for dx, the portable dw kernel */
 void nr_conv2d_backward_set_textbook(int on) { g_textbook = on != 0; }
 
 /* The input gradient of a stride-1 convolution is itself a stride-1 convolution: of dy, with
@@ -66,6 +67,7 @@ typedef struct dw_job {
     size_t dy_stride;
     const float *const *col; /* image i's B */
     int nimg, M, N, P;
+    int avx512;        /* use the AVX-512 block kernel (the CPU has it) */
 } dw_job;
 
 static float hsum16(const float *v)
@@ -76,11 +78,11 @@ static float hsum16(const float *v)
     return (b[0] + b[2]) + (b[1] + b[3]);
 }
 
-#ifdef __AVX512F__
+#ifdef HAVE_AVX512_DW
 /* 4 x 4 outputs of the chunk: rows i..i+3 of every A_img against rows j..j+3 of every
  * B_img, accumulated over the images and p in 16 registers (loops fully unrolled), then
  * reduced once. */
-static void dot4x4(const dw_job *J, int i, int j)
+__attribute__((target("avx512f"))) static void dot4x4(const dw_job *J, int i, int j)
 {
     __m512 acc[4][4];
 #pragma GCC unroll 4
@@ -111,6 +113,28 @@ static void dot4x4(const dw_job *J, int i, int j)
 }
 #endif
 
+/* The portable 4 x 4 block: 16 scalar sums over (image, p) in order. */
+static void dot4x4_portable(const dw_job *J, int i, int j)
+{
+    float acc[4][4] = {{0}};
+    size_t P = (size_t)J->P;
+    for (int img = 0; img < J->nimg; img++) {
+        const float *A = J->dy + img * J->dy_stride + (size_t)i * P, *Bm = J->col[img] + (size_t)j * P;
+        for (size_t p = 0; p < P; p++) {
+            float a0 = A[p], a1 = A[P + p], a2 = A[2 * P + p], a3 = A[3 * P + p];
+            for (int c = 0; c < 4; c++) {
+                float b = Bm[c * P + p];
+                acc[0][c] += a0 * b;
+                acc[1][c] += a1 * b;
+                acc[2][c] += a2 * b;
+                acc[3][c] += a3 * b;
+            }
+        }
+    }
+    for (int r = 0; r < 4; r++)
+        for (int c = 0; c < 4; c++) J->dw[(size_t)(i + r) * J->N + j + c] += acc[r][c];
+}
+
 /* One output (tails): 16 lanes, summed by a fixed tree. */
 static float dot1(const float *a, const float *b, int P)
 {
@@ -127,10 +151,16 @@ static void dw_task(void *ctx, long t, int tid)
     const dw_job *J = ctx;
     int j0 = (int)t * 4, nj = J->N - j0 < 4 ? J->N - j0 : 4, i = 0;
     size_t P = (size_t)J->P;
-#ifdef __AVX512F__
     if (nj == 4)
-        for (; i + 4 <= J->M; i += 4) dot4x4(J, i, j0);
+        for (; i + 4 <= J->M; i += 4) {
+#ifdef HAVE_AVX512_DW
+            if (J->avx512) {
+                dot4x4(J, i, j0);
+                continue;
+            }
 #endif
+            dot4x4_portable(J, i, j0);
+        }
     for (; i < J->M; i++)
         for (int j = j0; j < j0 + nj; j++) {
             float s = 0.0f;
@@ -217,7 +247,10 @@ void nr_conv2d_backward(float *dx, float *dw, const float *dy, const float *x, c
                 nr_parallel_for(n, im2col_task, &I);
                 for (int i = 0; i < n; i++) cols[i] = col + (size_t)i * I.col_stride;
             }
-            dw_job D = {dw, dy + (size_t)b0 * out_sz, out_sz, cols, n, Cout, K, HWo};
+            dw_job D = {dw, dy + (size_t)b0 * out_sz, out_sz, cols, n, Cout, K, HWo, 0};
+#ifdef HAVE_AVX512_DW
+            D.avx512 = !g_textbook && __builtin_cpu_supports("avx512f");
+#endif
             nr_parallel_for((K + 3) / 4, dw_task, &D);
         }
     }
@@ -268,7 +301,7 @@ static void bn_bwd_task(void *ctx, long c, int tid)
     double sdy = 0.0, sdyx = 0.0;
     int HW = J->HW, full = HW / BN_LANES * BN_LANES;
     for (int b = 0; b < J->B; b++) {
-        const float *dy = J->dy + b * stride + off, *x = J->x + b * stride + off;
+        const float *restrict dy = J->dy + b * stride + off, *restrict x = J->x + b * stride + off;
         float s1[BN_LANES] = {0}, s2[BN_LANES] = {0};
         for (int i = 0; i < full; i += BN_LANES)
             for (int l = 0; l < BN_LANES; l++) {
@@ -293,9 +326,12 @@ static void bn_bwd_task(void *ctx, long c, int tid)
     double g = J->gamma ? J->gamma[c] : 1.0;
     float a = (float)(g * r), mdy = (float)(sdy / n), k = (float)(sdyx / n * r);
     for (int b = 0; b < J->B; b++) {
-        float *dx = J->dx + b * stride + off;
-        const float *dy = J->dy + b * stride + off, *x = J->x + b * stride + off;
-        for (int i = 0; i < HW; i++) dx[i] += a * ((dy[i] - mdy) - (x[i] - m) * k);
+        float *restrict dx = J->dx + b * stride + off;
+        const float *restrict dy = J->dy + b * stride + off, *restrict x = J->x + b * stride + off;
+        int i = 0;
+        for (; i < full; i += BN_LANES) /* a fixed-length inner loop: vectorised at -O2 */
+            for (int l = 0; l < BN_LANES; l++) dx[i + l] += a * ((dy[i + l] - mdy) - (x[i + l] - m) * k);
+        for (; i < HW; i++) dx[i] += a * ((dy[i] - mdy) - (x[i] - m) * k);
     }
 }
 
@@ -436,8 +472,8 @@ static void add_bwd_task(void *ctx, long t, int tid)
     (void)tid;
     const ew_job *J = ctx;
     size_t i0, n = chunk_len(J, t, &i0);
-    float *d = J->out + i0;
-    const float *dy = J->a + i0;
+    float *restrict d = J->out + i0;
+    const float *restrict dy = J->a + i0;
     for (size_t i = 0; i < n; i++) d[i] += dy[i];
 }
 

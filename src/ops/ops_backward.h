@@ -22,6 +22,10 @@
  *   dcol = w^T · dy_b;  dx_b += col2im(dcol) (K, HoWo)   = (K, Cout)(Cout, HoWo)   GEMM 2
  * summed over the images in order b = 0..B-1.  A 1x1, stride-1, unpadded conv has col = x_b
  * itself: no im2col, and GEMM 2 accumulates straight into dx_b.
+ * GEMM 1 runs in its inner-product form (dy_b and col_b both row-major over the pixels, which
+ * a packed GEMM would have to transpose): im2col of a chunk of images (~4 MB), then 4 x 4
+ * blocks of dw summed over the chunk's images and pixels (AVX-512 when the CPU has it,
+ * chosen at run time), added to dw chunk by chunk; tasks own columns of dw.
  * For stride 1 (pad <= k-1) dx is computed as what GEMM 2 + col2im amount to, a stride-1
  * convolution of dy with the kernel flipped in space and transposed in channels,
  *   dx += conv(dy, wt, pad k-1-pad),   wt[ci][co][kh][kw] = w[co][ci][k-1-kh][k-1-kw],
@@ -33,7 +37,8 @@ size_t nr_conv2d_backward_workspace(int B, int Cin, int H, int W, int Cout, int 
 void nr_conv2d_backward(float *dx, float *dw, const float *dy, const float *x, const float *w,
                         int B, int Cin, int H, int W, int Cout, int k, int stride, int pad,
                         float *ws);
-/* Tests: 1 forces the textbook GEMM 2 + col2im for dx on every shape; not thread-safe. */
+/* Tests: 1 forces the textbook GEMM 2 + col2im for dx on every shape and the portable
+ * (non-AVX-512) weight-gradient kernel; not thread-safe. */
 void nr_conv2d_backward_set_textbook(int on);
 /* The adjoint of nr_im2col: img(Cin, H, W) += col2im(col(Cin*k*k, Ho*Wo)), i.e. every column
  * entry is added back onto the input pixel it was copied from (taps in the padding are

@@ -1,10 +1,13 @@
-/* NASWOT scores for the predictor's NASWOT input: reading a scores file. */
+/* NASWOT scores for the predictor's NASWOT input: reading a scores file, or computing them. */
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "nasrank/csv.h"
+#include "nasrank/data.h"
+#include "nasrank/paths.h"
+#include "nasrank/score.h"
 #include "predictor/pred.h"
 
 static nr_status put(double *naswot, size_t *count, int id, double v, const char *src, long line, long col,
@@ -111,5 +114,60 @@ nr_status nr_naswot_scores_read(const char *path, const nr_table *t, double *nas
     }
 done:
     nr_csv_free(csv);
+    return st;
+}
+
+nr_status nr_naswot_compute(const nr_arch *archs, size_t n, nr_dataset ds, uint64_t seed, int batch, double *out,
+                            void (*progress)(void *ctx, size_t done, size_t total), void *ctx, nr_error *err)
+{
+    if ((!archs || !out) && n) return nr_error_set(err, NR_ERR_INVALID, NULL, 0, 0, "NULL archs or out");
+    if (ds == NR_DS_CIFAR10_VALID) ds = NR_DS_CIFAR10;
+    if (ds != NR_DS_CIFAR10 && ds != NR_DS_CIFAR100)
+        return nr_error_set(err, NR_ERR_INVALID, NULL, 0, 0,
+                            "NASWOT can be computed on cifar10 or cifar100 images only (no %s images); "
+                            "give precomputed scores", nr_dataset_name(ds));
+    if (batch < 2 || batch > 4096) return nr_error_set(err, NR_ERR_INVALID, NULL, 0, 0, "batch must be in 2..4096");
+    nr_status st = NR_OK;
+    nr_images *im = NULL;
+    float *imgs = NULL;
+    size_t *pick = NULL;
+    double *cache = NULL;
+    char path[4096];
+    int c100 = ds == NR_DS_CIFAR100;
+    if ((st = nr_data_find(c100 ? "cifar100/train_head486.bin" : "cifar10/data_batch_1_head4000.bin", path, sizeof path,
+                           err)))
+        return st;
+    if ((st = nr_images_read(path, c100 ? NR_CIFAR100 : NR_CIFAR10, &im, err))) return st;
+    nr_macro_config cfg = nr_macro_default();
+    cfg.num_classes = c100 ? 100 : 10;
+    int S = cfg.image_size;
+    imgs = malloc((size_t)batch * 3 * S * S * sizeof *imgs);
+    pick = malloc((size_t)batch * sizeof *pick);
+    cache = malloc(NR_NUM_ARCHS * sizeof *cache);
+    if (!imgs || !pick || !cache) {
+        st = nr_error_set(err, NR_ERR_NOMEM, NULL, 0, 0, "out of memory");
+        goto done;
+    }
+    nr_norm norm = c100 ? nr_norm_cifar100() : nr_norm_cifar10();
+    if ((st = nr_images_choose(im, (size_t)batch, seed, pick, err))) goto done;
+    if ((st = nr_images_batch(im, pick, (size_t)batch, &norm, S, imgs, err))) goto done;
+    for (int i = 0; i < NR_NUM_ARCHS; i++) cache[i] = NAN;
+    for (size_t i = 0; i < n; i++) {
+        int id = nr_arch_to_id(&archs[i]);
+        if (id < 0) {
+            st = nr_error_set(err, NR_ERR_INVALID, NULL, 0, 0, "arch %zu has an op out of range", i);
+            goto done;
+        }
+        if (isnan(cache[id])) {
+            nr_naswot_result r;
+            if ((st = nr_naswot_score_arch(&archs[i], &cfg, seed, imgs, batch, NR_NASWOT_REFERENCE, &r, err))) goto done;
+            cache[id] = r.score;
+        }
+        out[i] = cache[id];
+        if (progress) progress(ctx, i + 1, n);
+    }
+done:
+    nr_images_free(im);
+    free(imgs), free(pick), free(cache);
     return st;
 }

@@ -19,6 +19,9 @@
 #include "predictor/pred.h"
 
 #define EVAL_CHUNK 256
+#ifndef M_PI
+#define M_PI 3.14159265358979323846
+#endif
 
 static double now_seconds(void)
 {
@@ -218,6 +221,8 @@ static void train_member(void *vctx, long task, int tid)
             }
             loss_sum += L;
             pa_clip(grad, P, cfg->clip);
+            if (cfg->cosine) /* lr * (1 + cos(pi * step / steps)) / 2 over the phase */
+                adam.lr = cfg->lr * 0.5 * (1.0 + cos(M_PI * (double)((epoch - 1) * nb + k) / ((double)max_epochs * nb)));
             pa_step(&adam, theta, grad, mask, P);
         }
         double loss = loss_sum / nb, tau = NAN;

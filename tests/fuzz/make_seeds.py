@@ -77,3 +77,31 @@ put("fuzz_cifar", "c10_one_16.bin", b"\x10" + rec10(0))
 put("fuzz_cifar", "c100_three.bin", b"\x05" + rec100(19, 99) + rec100(0, 0) + rec100(7, 42))
 put("fuzz_cifar", "c100_short.bin", b"\x01" + rec100(1, 1)[:1500])
 put("fuzz_cifar", "empty.bin", b"\x00")
+
+# ---- fuzz_model: hostile variants of a saved model ----
+src = os.path.join(HERE, "corpus", "fuzz_model", "comparator_small_compact.json")
+if os.path.exists(src):
+    with open(src, "rb") as f:
+        good = f.read()
+    m = json.loads(good)
+    put("fuzz_model", "bad_truncated.json", good[: len(good) // 2])
+    put("fuzz_model", "bad_empty.json", b"")
+    put("fuzz_model", "bad_bom.json", b"\xef\xbb\xbf" + good)
+    put("fuzz_model", "bad_array.json", b"[1, 2, 3]")
+    put("fuzz_model", "bad_nan.json", good.replace(b'"lr":0.002', b'"lr":NaN'))
+    for name, change in [
+        ("version", lambda d: d.__setitem__("version", 99)),
+        ("kind", lambda d: d.__setitem__("kind", "oracle")),
+        ("short_embedding", lambda d: d["members"][0]["embedding"].pop()),
+        ("huge_dim", lambda d: d["config"].__setitem__("embed_dim", 100000000)),
+        ("negative_layers", lambda d: d["config"].__setitem__("layers", -1)),
+        ("string_weight", lambda d: d["members"][0]["embedding"].__setitem__(0, "0.5")),
+        ("huge_weight", lambda d: d["members"][0]["gcn"][0]["W"].__setitem__(0, 1e308)),
+        ("no_members", lambda d: d.__setitem__("members", [])),
+        ("dup_key", None),
+    ]:
+        d = json.loads(good)
+        if change:
+            change(d)
+            put("fuzz_model", "bad_%s.json" % name, json.dumps(d, separators=(",", ":")))
+    put("fuzz_model", "bad_dup_key.json", good.replace(b'"version":1', b'"version":1,"version":2'))
