@@ -74,7 +74,7 @@ int main(int argc, char **argv)
                 t[rep] = bench_now() - t0;
             }
             double sec = bench_median(t, reps);
-            double gflops = 2.0 * nr_net_flops(net) * B / sec / 1e9;
+            double gflops = 2.0 * nr_net_flops_executed(net) * B / sec / 1e9;
             char metric[64];
             snprintf(metric, sizeof metric, "arch_%d_gflops", id);
             bench_json("forward", metric, gflops, "GFLOP/s", threads, B, "sgemm_square_gflops", gflops / ceiling);

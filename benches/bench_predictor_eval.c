@@ -168,7 +168,7 @@ int main(int argc, char **argv)
                     IOPT("--epochs", epochs) IOPT("--ensemble", ensemble) IOPT("--folds", folds)
                     IOPT("--dim", embed_dim) IOPT("--layers", layers) IOPT("--hidden", head_hidden)
                     IOPT("--batch", batch) IOPT("--prune", prune) IOPT("--patience", patience)
-                    IOPT("--min-epochs", min_epochs) IOPT("--refit", refit) IOPT("--cosine", cosine) DOPT("--lr", lr) DOPT("--wd", weight_decay)
+                    IOPT("--min-epochs", min_epochs) IOPT("--refit", refit) DOPT("--ema", ema) DOPT("--lr", lr) DOPT("--wd", weight_decay)
                     DOPT("--clip", clip) DOPT("--beta1", beta1)
                     if ((v = opt(argc, argv, "--adj"))) cfg.adjacency = strcmp(v, "normalised") ? NR_ADJ_PLAIN : NR_ADJ_NORMALISED;
                     /* training sample: partial Fisher-Yates over benchmark indices */

@@ -52,10 +52,42 @@ ln -s "$TABLE" "$T/tdata12/nb201/nb201_200ep.csv"
 A='|nor_conv_3x3~0|+|nor_conv_3x3~0|skip_connect~1|+|nor_conv_1x1~0|nor_conv_3x3~1|none~2|'
 printf 'arch,note\n%s,a\n' "$A" >"$T/good.csv"
 
+# A tiny trained model (for rank of bad CSVs, and the model variants below).
+TRAIN_TINY="--epochs 2 --ensemble 1 --folds 0 --dim 2 --layers 1 -q --no-eval"
+model() {
+    [ -s "$T/model.json" ] ||
+        "$BIN" train --train-size 20 $TRAIN_TINY -o "$T/model.json" >/dev/null 2>&1
+}
+# A model variant: $1 = sed / awk edit of the model file (jansson's layout: one value a line).
+model_edit() {
+    model && "$@" "$T/model.json" >"$f"
+}
+# Replaces (or with $2 = "drop", removes) the first number of the embedding array.
+edit_embedding() {
+    awk -v new="$1" 'x == 1 { x = 2; if (new == "drop") next; sub(/-?[0-9][0-9.e+-]*/, new) }
+                     /"embedding": \[/ && !x { x = 1 } { print }' "$2"
+}
+
 # ---- inputs generated at test time (gen:NAME) ----
 gen() {
     f=$T/gen/$1
     case $1 in
+    model_embed_dim_huge.json)
+        model_edit sed 's/"embed_dim": [0-9]*/"embed_dim": 100000000/' ;;
+    model_layers_negative.json)
+        model_edit sed 's/"layers": [0-9]*/"layers": -1/' ;;
+    model_kind_unknown.json)
+        model_edit sed 's/"kind": "comparator"/"kind": "oracle"/' ;;
+    model_ensemble_mismatch.json) # says 3 members, holds 1
+        model_edit sed 's/"ensemble": [0-9]*/"ensemble": 3/' ;;
+    model_short_embedding.json)
+        model_edit edit_embedding drop ;;
+    model_string_weight.json)
+        model_edit edit_embedding '"0.5"' ;;
+    model_null_weight.json)
+        model_edit edit_embedding null ;;
+    model_overflow_weight.json)
+        model_edit edit_embedding 1e999 ;;
     score_huge_field.csv) # one cell of 1 MiB + 1 byte
         { printf 'arch,note\n%s,' "$A"; head -c 1048577 /dev/zero | tr '\0' x; echo; } >"$f" ;;
     score_huge_quoted_field.csv) # a quote that opens 2 MiB of text and never closes
@@ -136,6 +168,13 @@ run() {
         (cd "$T/o" && "$BIN" score "$T/good.csv" --batch 8 --no-timing --resume -o out.csv "$@") ;;
     model) # a predictor model file (nasrank rank)
         (cd "$fdir" && "$BIN" rank "$T/good.csv" --model "$fbase" -o "$T/o/out.csv" "$@") ;;
+    rank-csv) # the input CSV of rank (with a good model)
+        model
+        (cd "$fdir" && "$BIN" rank "$fbase" --model "$T/model.json" -o "$T/o/out.csv" "$@") ;;
+    train-archs) # the CSV of training archs
+        (cd "$fdir" && "$BIN" train --archs "$fbase" $TRAIN_TINY -o "$T/o/out.json" "$@") ;;
+    train-scores) # a NASWOT score file (score output or partial file) for --features naswot
+        (cd "$fdir" && "$BIN" train --train-size 10 --features naswot --scores "$fbase" $TRAIN_TINY -o "$T/o/out.json" "$@") ;;
     *) echo "unknown kind $k" >"$T/err"; return 99 ;;
     esac >"$T/out" 2>"$T/err"
 }
@@ -171,6 +210,7 @@ check() {
     else
         case $kind in
         arch|table|table12|correlate*|search*) [ -s "$T/out" ] && ok || bad "$label ($kind): no output" ;;
+        train*) [ -s "$T/o/out.json" ] && ok || bad "$label ($kind): no model written" ;;
         *) [ -s "$T/o/out.csv" ] && [ ! -e "$T/o/out.csv.partial" ] && ok || bad "$label ($kind): no complete output" ;;
         esac
     fi

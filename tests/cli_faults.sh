@@ -3,13 +3,13 @@
 #   - output to a full device (/dev/full), a read-only or missing directory, a directory, a
 #     FIFO; stdout on a full device; a file-size limit (ulimit -f)
 #   - an address-space limit (ulimit -v) swept from "cannot even start" to "enough" (query,
-#     correlate, search, score)
+#     correlate, search, rank, score)
 #   - kill -9 in the middle of `nasrank score` (once, repeatedly, with a torn last line, with
 #     a stale temporary file), then --resume: byte-identical to an uninterrupted run
 #   - two or three processes writing the same -o: one complete file, never an interleaving;
 #     OUT.partial is locked
 #   - determinism: same inputs and seed give byte-identical output for 1 and 2 threads and
-#     across runs (score; search, including the predictor strategy's trained models)
+#     across runs (score; search, including the predictor strategy; train and rank)
 # Every failure must give "nasrank: ..." on stderr, exit 1, and leave no half-written output.
 # The `seconds` columns are wall time and differ between runs by design; byte-identity checks
 # use --no-timing.  $NASRANK_BIN is the CLI under test, $NASRANK_SOURCE the source tree.
@@ -97,6 +97,18 @@ for fmt in "" "--json"; do
     [ -c "$FULL" ] && ok || bad "full device is still a character device"
     nothing_left "$FDIR" "$FB.partial $FB.tmp.*" "score -o full device $fmt"
 done
+# the other commands that write files: a model, a ranking, a search table
+TT="--train-size 20 --epochs 2 --ensemble 1 --folds 0 --dim 2 --layers 1 -q --no-eval"
+"$BIN" train $TT -o "$T/tiny.json" >/dev/null 2>&1
+for cmd in "train $TT" "rank --model $T/tiny.json $T/in5.csv" "search --strategy random --runs 3 --no-timing"; do
+    # shellcheck disable=SC2086
+    "$BIN" $cmd -o "$FULL" >/dev/null 2>"$T/err"
+    rc=$?; fault
+    [ $rc -eq 1 ] && ok || bad "$cmd -o full device: exit $rc, wanted 1"
+    same_err "$cmd -o full device" "nasrank: $FULL: write failed: $ENOSPC"
+    [ -c "$FULL" ] && ok || bad "full device is still a character device"
+    nothing_left "$FDIR" "$FB.tmp.*" "$cmd -o full device"
+done
 expect 1 "score -o full device --resume" -- "$BIN" score "$T/in5.csv" $S --resume -o "$FULL"; fault
 same_err "score --resume onto a device" "nasrank: $FULL: --resume needs a regular output file"
 expect 0 "score -o null device" -- "$BIN" score "$T/in5.csv" $S -o "$NULLDEV"
@@ -104,7 +116,7 @@ expect 0 "score -o null device" -- "$BIN" score "$T/in5.csv" $S -o "$NULLDEV"
 nothing_left "$FDIR" "$(basename "$NULLDEV").partial $(basename "$NULLDEV").tmp.*" "score -o null device"
 for cmd in "score $T/in5.csv $S" "score $T/in5.csv $S --json" "correlate $T/ref5.csv" \
     "correlate $T/ref5.csv --json" "correlate $T/ref5.csv --csv" "query 9930" "query 9930 --json" \
-    "search --strategy random --runs 3 --no-timing"; do
+    "search --strategy random --runs 3 --no-timing" "rank --model $T/tiny.json $T/in5.csv"; do
     # shellcheck disable=SC2086
     "$BIN" $cmd >/dev/full 2>"$T/err"
     rc=$?; fault
@@ -245,6 +257,8 @@ if vm_ok 100000000 && ! vm_ok 30000; then
     sweep correlate "$T/c.ref" 1500 400000 -- "$BIN" correlate "$T/ref30.csv" --json
     "$BIN" search --strategy random,rea,predictor --budget 20 --runs 2 --no-timing >"$T/s.ref" 2>/dev/null
     sweep search "$T/s.ref" 3000 400000 -- "$BIN" search --strategy random,rea,predictor --budget 20 --runs 2 --no-timing
+    "$BIN" rank --model "$T/tiny.json" "$T/in30.csv" -o "$T/rank.ref" 2>/dev/null
+    sweep rank "$T/rank.ref" 1500 400000 -- "$BIN" rank --model "$T/tiny.json" "$T/in30.csv" -o "$T/vm.out"
     sweep score "$T/ref30.csv" 2000 600000 -- "$BIN" score "$T/in30.csv" $S -o "$T/vm.out"
     sweep "score --threads 2" "$T/ref5.csv" 4000 600000 -- "$BIN" score "$T/in5.csv" $S --threads 2 -o "$T/vm.out"
 else
@@ -388,6 +402,25 @@ for args in "$@"; do
     [ -s "$T/s1" ] && ok || bad "search $args: no output"
     same "$T/s1" "$T/s1b" "search $args: repeated run"
     same "$T/s1" "$T/s2" "search $args: 1 vs 2 threads"
+done
+
+# trained models: identical whatever the thread count and across runs, but for the wall time
+# of training (the "seconds" field, which differs by design); their rankings identical too
+MDET="--model comparator --train-size 30 --epochs 4 --ensemble 3 --folds 3 --dim 4 --layers 2"
+MDET="$MDET|--model relativistic --train-size 30 --epochs 4 --ensemble 2 --folds 0 --dim 3 --hidden 4 --features params,flops"
+[ $SLOW = 1 ] && MDET="--model comparator --train-size 20 --epochs 3 --ensemble 2 --folds 2 --dim 3 --layers 1"
+IFS='|'; set -- $MDET; unset IFS
+for args in "$@"; do
+    for run in 1 1b 2; do
+        # shellcheck disable=SC2086
+        "$BIN" train $args -q --no-eval --threads "${run%b}" -o "$T/m$run.json" >/dev/null 2>&1
+        grep -v '"seconds":' "$T/m$run.json" >"$T/m$run.cut"
+        "$BIN" rank --model "$T/m$run.json" "$T/in30.csv" -o "$T/r$run.csv" 2>/dev/null
+    done
+    [ -s "$T/m1.cut" ] && [ -s "$T/r1.csv" ] && ok || bad "train $args: no model or ranking"
+    same "$T/m1.cut" "$T/m1b.cut" "train $args: repeated run"
+    same "$T/m1.cut" "$T/m2.cut" "train $args: 1 vs 2 threads"
+    same "$T/r1.csv" "$T/r2.csv" "rank with the models of 1 and 2 threads"
 done
 
 section "done"

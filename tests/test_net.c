@@ -282,6 +282,33 @@ static void test_logdet(void)
         double d[4] = {1, NAN, 0, 1};
         CHECK(nr_logdet(d, 2, &ld, &sign, &err) == NR_ERR_NUMERIC);
     }
+    TEST("executed flops skip dead conv groups") {
+        nr_macro_config cfg = nr_macro_default();
+        const char *pairs[][2] = {
+            /* node 1 feeds nothing: its incoming conv never runs */
+            {"|nor_conv_3x3~0|+|none~0|none~1|+|skip_connect~0|none~1|none~2|",
+             "|none~0|+|none~0|none~1|+|skip_connect~0|none~1|none~2|"},
+            /* dead node 1 alone in node 0's 1x1 group: skipped */
+            {"|nor_conv_1x1~0|+|nor_conv_3x3~0|none~1|+|nor_conv_3x3~0|none~1|avg_pool_3x3~2|",
+             "|none~0|+|nor_conv_3x3~0|none~1|+|nor_conv_3x3~0|none~1|avg_pool_3x3~2|"},
+            /* dead node 1 shares node 0's 3x3 group with live node 3: the stacked conv runs */
+            {"|nor_conv_3x3~0|+|nor_conv_1x1~0|none~1|+|nor_conv_3x3~0|none~1|avg_pool_3x3~2|",
+             "|nor_conv_3x3~0|+|nor_conv_1x1~0|none~1|+|nor_conv_3x3~0|none~1|avg_pool_3x3~2|"},
+            /* everything live */
+            {"|nor_conv_3x3~0|+|nor_conv_3x3~0|nor_conv_3x3~1|+|nor_conv_3x3~0|nor_conv_3x3~1|nor_conv_3x3~2|",
+             "|nor_conv_3x3~0|+|nor_conv_3x3~0|nor_conv_3x3~1|+|nor_conv_3x3~0|nor_conv_3x3~1|nor_conv_3x3~2|"},
+        };
+        for (int i = 0; i < 4; i++) {
+            nr_arch a, live;
+            nr_net *net = NULL;
+            CHECK(nr_arch_parse(pairs[i][0], &a, &err) == NR_OK);
+            CHECK(nr_arch_parse(pairs[i][1], &live, &err) == NR_OK);
+            CHECK(nr_net_create(&a, &cfg, 1, &net, &err) == NR_OK);
+            CHECK(nr_net_flops_executed(net) == nr_arch_flops(&live, &cfg));
+            CHECK(nr_net_flops(net) == nr_arch_flops(&a, &cfg));
+            nr_net_free(net);
+        }
+    }
     TEST("bad net config") {
         nr_arch a = nr_arch_from_id(7);
         nr_macro_config cfg = nr_macro_default();

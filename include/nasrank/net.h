@@ -49,7 +49,11 @@ nr_status nr_net_create(const nr_arch *arch, const nr_macro_config *cfg, uint64_
 void nr_net_free(nr_net *net);
 
 size_t nr_net_num_params(const nr_net *net);
-double nr_net_flops(const nr_net *net); /* multiply-adds per image */
+double nr_net_flops(const nr_net *net); /* multiply-adds per image (NB201 convention) */
+/* Multiply-adds per image the forward pass actually runs: conv edges whose output reaches
+ * nothing (a dead cell node) are skipped, so this can be below nr_net_flops.  Benchmarks
+ * divide by this one so GFLOP/s is never inflated by work that is not done. */
+double nr_net_flops_executed(const nr_net *net);
 
 /* Parameter tensors in creation order (names above).  Borrowed; writable so tests can load
  * other weights. */

@@ -98,7 +98,8 @@ typedef struct nr_predictor_config {
     int epochs;           /* maximum epochs per member */
     int batch;            /* archs per minibatch (all ordered pairs inside it are used) */
     double lr;            /* Adam step size */
-    int cosine;           /* 1: the step size follows lr (1 + cos(pi t / T)) / 2 over each phase */
+    double ema;           /* 0, or the decay of an exponential moving average of the weights
+                             (updated after every step; the average is what is evaluated and kept) */
     double beta1, beta2;  /* Adam moment decays */
     double weight_decay;  /* decoupled, on weights (not biases): w -= lr * wd * w */
     double clip;          /* global gradient L2-norm clip; <= 0: none */

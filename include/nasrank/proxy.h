@@ -2,7 +2,8 @@
  * ensembles.
  *
  * Definitions follow the zero-cost proxies paper (Abdelfattah et al., ICLR 2021) as its code
- * computes them (SamsungLabs/zero-cost-nas, foresight/pruners/measures/{synflow,snip,grad_norm,grasp,fisher,jacob_cov}.py; NASLib's
+ * computes them (SamsungLabs/zero-cost-nas, foresight/pruners/measures/: synflow.py, snip.py,
+ * grad_norm.py, grasp.py, fisher.py, jacob_cov.py; NASLib's
  * naslib/predictors/utils/pruners/measures/ is a second copy).  "Layers" are the Conv2d and
  * Linear modules (get_layer_metric_array): the stem conv, every conv edge, the ResNet blocks'
  * conv_a, conv_b and shortcut 1x1 conv, and the classifier; only their weights count (no BN
@@ -21,12 +22,14 @@
  *   snip       sum_layers sum |w * dL/dw|      (= |dL/dmask| at mask = 1, as the reference).
  *   grad_norm  sum_layers ||dL/dW||_F          (a norm per layer, then summed).
  *   grasp      -sum_layers sum w * (H g),  g = dL/dw over the layer weights (fixed), H the
- *              Hessian of L with respect to the layer weights.  H g is a central finite
- *              difference of two gradients, (dL/dw(w + eps g) - dL/dw(w - eps g)) / (2 eps),
- *              eps = 1e-5 ||w|| / ||g|| (norms over all layer weights), with every ReLU's
- *              on/off pattern frozen at w: the reference's autograd treats ReLU masks as
- *              constants, and the frozen-mask net is smooth, so the quotient converges to its
- *              H g (checked against PyTorch double backward: tests/test_proxies.c).
+ *              Hessian of L with respect to the layer weights.  Computed as -g.(H w) (H is
+ *              symmetric), H w a central difference of two gradients along the weights
+ *              themselves, (dL/dw(w (1 + eps)) - dL/dw(w (1 - eps))) / (2 eps), eps = 3e-3,
+ *              with every ReLU's on/off pattern frozen at w: the reference's autograd treats
+ *              ReLU masks as constants, and the frozen-mask net is smooth, so the quotient
+ *              converges to its H w.  Along w the quotient is well conditioned (along g it is
+ *              not: src/score/proxy_grad.c); within 0.1% of PyTorch's double backward
+ *              (tests/test_proxies.c).
  *   fisher     per layer with output a (B, K, H, W) and output gradient da = dL/da (hooked
  *              after the conv/linear, before BN):  F_k = 0.5 * mean_b (sum_hw a * da)^2;
  *              the reference broadcasts F_k over the weights of output channel k, so the sum
@@ -34,7 +37,8 @@
  *   jacob_cov  J = d(sum of the logits)/d(images), one row per image (B, 3*S*S) — with
  *              train-mode BN the images interact, as in the reference;  C = corrcoef(J)
  *              (B x B, double);  jacob_cov = -sum_i (log(l_i + 1e-5) + 1/(l_i + 1e-5)) over
- *              the eigenvalues l_i of C (LAPACKE_dsyev; eigenvalues below 0 from rounding are
+ *              the eigenvalues l_i of C (LAPACKE_dsyev, the symmetric solver, where the
+ *              reference calls numpy's general eig; eigenvalues below 0 from rounding are
  *              clamped to 0).  -inf when some row of J is constant (e.g. the output does not
  *              depend on the input): the reference's corrcoef gives NaN there.
  *   params     trainable parameters (nr_arch_params), a count.

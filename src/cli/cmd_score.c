@@ -286,7 +286,7 @@ static nr_status partial_load(const score_opts *o, FILE *f, const char *path, co
                 break;
             }
         } else {
-            int id;
+            int id = 0;
             arch_result r;
             line[len - 1] = '\0';
             if (naswot_only(o) ? partial_parse_line(line, &id, &r) : partial_parse_line_v2(o, line, &id, &r)) {

@@ -235,6 +235,23 @@ void nr_net_free(nr_net *net)
 
 size_t nr_net_num_params(const nr_net *net) { return net->num_params; }
 double nr_net_flops(const nr_net *net) { return nr_arch_flops(&net->arch, &net->cfg); }
+
+/* Mirrors cell_forward: a source's conv group (one kernel size) runs when the source is
+ * needed and at least one of the group's targets is. */
+double nr_net_flops_executed(const nr_net *net)
+{
+    nr_arch run = net->arch;
+    for (int src = 0; src < 3; src++)
+        for (int k = 1; k <= 3; k += 2) {
+            int any = 0;
+            for (int e = 0; e < NR_NUM_EDGES; e++)
+                if (nr_edge_from(e) == src && conv_k(run.op[e]) == k && net->needed[nr_edge_to(e)]) any = 1;
+            if (net->needed[src] && any) continue;
+            for (int e = 0; e < NR_NUM_EDGES; e++)
+                if (nr_edge_from(e) == src && conv_k(run.op[e]) == k) run.op[e] = NR_OP_NONE;
+        }
+    return nr_arch_flops(&run, &net->cfg);
+}
 size_t nr_net_num_tensors(const nr_net *net) { return net->num_tensors; }
 
 const char *nr_net_tensor_name(const nr_net *net, size_t i)

@@ -1,8 +1,12 @@
 /* nasrank — backward kernels (see ops_backward.h for the maths and shapes of each).
  *
- * Written plainly: the conv is im2col + two GEMMs + col2im per image (darknet's scheme);
- * the rest are direct loops.  Work is split over the thread pool by channel or by chunk so
- * every task writes its own outputs and every sum runs in a fixed order.
+ * The conv is darknet's scheme, im2col + two GEMMs + col2im, with two speed-ups that compute
+ * the same sums: the weight GEMM in its inner-product form (no transposed packing), and for
+ * stride 1 the input gradient as a forward conv with the flipped kernel (no dcol matrix);
+ * the textbook GEMM + col2im remains for stride 2 (and for tests).  The rest are direct
+ * loops, written so GCC vectorises them at -O2 (fixed-length inner loops, restrict).  Work
+ * is split over the thread pool by channel, column block or chunk so every task writes its
+ * own outputs and every sum runs in a fixed order: results do not depend on the thread count.
  */
 #include <math.h>
 #include <string.h>

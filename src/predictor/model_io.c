@@ -68,7 +68,7 @@ static json_t *build(const nr_predictor *p)
     json_object_set_new(cfg, "patience", json_integer(c->patience));
     json_object_set_new(cfg, "min_epochs", json_integer(c->min_epochs));
     json_object_set_new(cfg, "refit", json_integer(c->refit));
-    json_object_set_new(cfg, "cosine", json_integer(c->cosine));
+    json_object_set_new(cfg, "ema", json_real(c->ema));
     json_object_set_new(cfg, "seed", json_integer((json_int_t)c->seed));
     json_object_set_new(root, "config", cfg);
     cfg = NULL;
@@ -273,12 +273,12 @@ static nr_status load_config(const ld *c, const json_t *root, nr_predictor_confi
     INT(patience, 1, 1000000)
     INT(min_epochs, 0, 1000000)
     INT(refit, 0, 1)
-    INT(cosine, 0, 1)
     NUM(lr)
     NUM(beta1)
     NUM(beta2)
     NUM(weight_decay)
     NUM(clip)
+    NUM(ema)
 #undef INT
 #undef NUM
     json_t *s = field(c, o, "config", "seed", JSON_INTEGER, &st);

@@ -55,7 +55,7 @@ nr_status nr_predictor_config_check(const nr_predictor_config *c, nr_error *err)
     if (c->patience < 1) BAD("patience must be >= 1, got %d", c->patience);
     if (c->min_epochs < 0) BAD("min_epochs must be >= 0, got %d", c->min_epochs);
     if (c->refit != 0 && c->refit != 1) BAD("refit must be 0 or 1, got %d", c->refit);
-    if (c->cosine != 0 && c->cosine != 1) BAD("cosine must be 0 or 1, got %d", c->cosine);
+    if (!(c->ema >= 0 && c->ema < 1)) BAD("ema must be in [0, 1), got %g", c->ema);
 #undef BAD
     return NR_OK;
 }

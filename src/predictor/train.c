@@ -19,9 +19,6 @@
 #include "predictor/pred.h"
 
 #define EVAL_CHUNK 256
-#ifndef M_PI
-#define M_PI 3.14159265358979323846
-#endif
 
 static double now_seconds(void)
 {
@@ -166,6 +163,7 @@ static void train_member(void *vctx, long task, int tid)
     int *tr = malloc((size_t)n * sizeof *tr), *ho = malloc((size_t)n * sizeof *ho);
     int *tmp = malloc((size_t)Nmax * sizeof *tmp);
     double *best = malloc(P * sizeof *best), *grad = malloc(P * sizeof *grad);
+    double *avg = cfg->ema > 0 ? malloc(P * sizeof *avg) : NULL; /* weight average (cfg->ema) */
     double *am = calloc(P, sizeof *am), *av = calloc(P, sizeof *av);
     unsigned char *mask = malloc(P);
     double *hs = malloc((size_t)n * sizeof *hs), *hy = malloc((size_t)n * sizeof *hy);
@@ -173,7 +171,7 @@ static void train_member(void *vctx, long task, int tid)
     bb.types = malloc((size_t)Nmax * 8);
     bb.x = malloc((size_t)Nmax * (X ? X : 1) * sizeof *bb.x);
     bb.y = malloc((size_t)Nmax * sizeof *bb.y);
-    if (!tr || !ho || !tmp || !best || !grad || !am || !av || !mask || !hs || !hy || !bb.ahat ||
+    if (!tr || !ho || !tmp || !best || !grad || (cfg->ema > 0 && !avg) || !am || !av || !mask || !hs || !hy || !bb.ahat ||
         !bb.types || !bb.x || !bb.y || pm_work_init(&w, &p->dims, Nmax)) {
         st = nr_error_set(err, NR_ERR_NOMEM, NULL, 0, 0, "out of memory");
         goto done;
@@ -188,6 +186,7 @@ static void train_member(void *vctx, long task, int tid)
     }
     pm_init(&p->dims, &p->lay, cfg->seed, m, theta);
     memcpy(best, theta, P * sizeof *best);
+    if (avg) memcpy(avg, theta, P * sizeof *avg);
     pm_decay_mask(&p->dims, &p->lay, mask);
     pa_adam adam = {cfg->lr, cfg->beta1, cfg->beta2, 1e-8, cfg->weight_decay, 0, am, av};
     char name[32];
@@ -221,19 +220,19 @@ static void train_member(void *vctx, long task, int tid)
             }
             loss_sum += L;
             pa_clip(grad, P, cfg->clip);
-            if (cfg->cosine) /* lr * (1 + cos(pi * step / steps)) / 2 over the phase */
-                adam.lr = cfg->lr * 0.5 * (1.0 + cos(M_PI * (double)((epoch - 1) * nb + k) / ((double)max_epochs * nb)));
             pa_step(&adam, theta, grad, mask, P);
+            if (avg)
+                for (size_t i = 0; i < P; i++) avg[i] = cfg->ema * avg[i] + (1.0 - cfg->ema) * theta[i];
         }
         double loss = loss_sum / nb, tau = NAN;
         if (nho >= 2) {
-            score_rows(p, theta, e, ho, nho, &w, &bb, tmp, hs);
+            score_rows(p, avg ? avg : theta, e, ho, nho, &w, &bb, tmp, hs);
             if (nr_kendall_tau_b(hs, hy, (size_t)nho, &tau, NULL)) tau = NAN;
             double t = isnan(tau) ? -2.0 : tau; /* constant scores: worse than anything */
             if (t > best_tau) {
                 best_tau = t;
                 best_epoch = epoch;
-                memcpy(best, theta, P * sizeof *best);
+                memcpy(best, avg ? avg : theta, P * sizeof *best);
             }
         }
         if (h0 + epoch <= p->hist_cap) {
@@ -246,7 +245,8 @@ static void train_member(void *vctx, long task, int tid)
     }
     if (epoch > max_epochs) epoch = max_epochs;
     if (nho >= 2) memcpy(theta, best, P * sizeof *theta);
-    else best_epoch = epoch;
+    else if (avg) memcpy(theta, avg, P * sizeof *theta);
+    if (nho < 2) best_epoch = epoch;
     if (!refit) {
         c->best_tau[m] = nho >= 2 ? best_tau : NAN;
         c->best_epoch[m] = best_epoch;
@@ -280,7 +280,7 @@ static void train_member(void *vctx, long task, int tid)
 done:
     c->status[m] = st;
     pm_work_free(&w);
-    free(tr), free(ho), free(tmp), free(best), free(grad), free(am), free(av), free(mask), free(hs), free(hy);
+    free(tr), free(ho), free(tmp), free(best), free(grad), free(avg), free(am), free(av), free(mask), free(hs), free(hy);
     free(bb.ahat), free(bb.types), free(bb.x), free(bb.y);
 }
 

@@ -2,8 +2,10 @@
 """Writes the seed corpora of the libFuzzer targets (tests/fuzz/corpus/<target>/seed_*).
 Small, valid or nearly valid inputs for each reader, plus the bad-input corpus of
 tests/bad_inputs/ (prefixed with the control bytes a target expects).  The model seeds
-(corpus/fuzz_model/*.json) are real model files saved by nr_predictor_save for tiny
-predictors; crash reproducers found by fuzzing are kept as crash-* files next to the seeds."""
+(corpus/fuzz_model/*.json) are real model files of tiny predictors: with NASRANK_BIN set
+(NASRANK_BIN=build/nasrank python3 tests/fuzz/make_seeds.py) they are trained again with
+`nasrank train`, as needed after a change of the model format.  Crash reproducers found by
+fuzzing are kept as crash-* files next to the seeds."""
 import glob
 import json
 import os
@@ -78,8 +80,24 @@ put("fuzz_cifar", "c100_three.bin", b"\x05" + rec100(19, 99) + rec100(0, 0) + re
 put("fuzz_cifar", "c100_short.bin", b"\x01" + rec100(1, 1)[:1500])
 put("fuzz_cifar", "empty.bin", b"\x00")
 
-# ---- fuzz_model: hostile variants of a saved model ----
-src = os.path.join(HERE, "corpus", "fuzz_model", "comparator_small_compact.json")
+# ---- fuzz_model: two tiny trained models (when $NASRANK_BIN names the CLI: rerun after a
+# change of the model format), compact copies, and hostile variants ----
+MD = os.path.join(HERE, "corpus", "fuzz_model")
+BIN = os.environ.get("NASRANK_BIN")
+if BIN:
+    import subprocess
+    tiny = ["--train-size", "12", "--epochs", "2", "--ensemble", "2", "--folds", "0", "--dim", "3",
+            "--layers", "1", "-q", "--no-eval"]
+    for name, extra in [("comparator_small", []),
+                        ("relativistic_hidden_feats", ["--model", "relativistic", "--hidden", "2",
+                                                       "--features", "params,flops"])]:
+        out = os.path.join(MD, name + ".json")
+        subprocess.run([BIN, "train"] + tiny + extra + ["-o", out], check=True, stdout=subprocess.DEVNULL)
+        with open(out) as f:
+            d = json.load(f)
+        with open(os.path.join(MD, name + "_compact.json"), "w") as f:
+            f.write(json.dumps(d, separators=(",", ":")))
+src = os.path.join(MD, "comparator_small_compact.json")
 if os.path.exists(src):
     with open(src, "rb") as f:
         good = f.read()
@@ -105,3 +123,5 @@ if os.path.exists(src):
             change(d)
             put("fuzz_model", "bad_%s.json" % name, json.dumps(d, separators=(",", ":")))
     put("fuzz_model", "bad_dup_key.json", good.replace(b'"version":1', b'"version":1,"version":2'))
+for name, data in bad("model_*.json"):
+    put("fuzz_model", name, data[:16384])
