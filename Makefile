@@ -69,7 +69,7 @@ $(BUILD)/benches/%: benches/%.c $(LIB)
 	@$(if $(V),,echo "  BENCH   $@")
 	$(Q)$(CC) $(CPPFLAGS) $(CFLAGS) $(LDFLAGS) $< $(LIB) $(LDLIBS) -o $@
 
-tests: $(TEST_BIN) $(CLI)
+tests: $(TEST_BIN) $(BENCH_BIN) $(CLI)  # benches too, so a bench that no longer compiles fails CI
 benches: $(BENCH_BIN) $(CLI)
 
 # Runs every test binary (and the CLI smoke script); sums their "N passed, N failed" lines.
