@@ -151,7 +151,7 @@ void nr_sgemm(int transa, int transb, int M, int N, int K, float alpha, const fl
 
     rntm_t rntm = BLIS_RNTM_INITIALIZER;
     double flops = 2.0 * M * N * K;
-    int nt = g_threads;
+    int nt = nr_parallel_in_task() ? 1 : g_threads; /* no nested threads inside a pool task */
     while (nt > 1 && flops < GEMM_MIN_FLOPS_PER_THREAD * nt) nt--;
     bli_rntm_set_num_threads(nt, &rntm);
     cntx_t *cntx = NULL;

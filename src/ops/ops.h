@@ -115,6 +115,8 @@ int nr_ukr_is_avx512(void);
  * Concurrent callers are serialised.  ntasks <= 0 is a no-op. */
 typedef void (*nr_task_fn)(void *ctx, long task, int tid);
 void nr_parallel_for(long ntasks, nr_task_fn fn, void *ctx);
+/* Non-zero inside a task: nested kernels (and GEMMs) then run on the calling thread only. */
+int nr_parallel_in_task(void);
 /* Joins the workers (they are re-created on demand); nr_threads_set calls it. */
 void nr_pool_shutdown(void);
 

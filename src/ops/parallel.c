@@ -89,6 +89,8 @@ void nr_pool_shutdown(void)
     pthread_mutex_unlock(&g_run);
 }
 
+int nr_parallel_in_task(void) { return t_in_task; }
+
 void nr_parallel_for(long ntasks, nr_task_fn fn, void *ctx)
 {
     if (ntasks <= 0) return;
