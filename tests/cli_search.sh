@@ -87,6 +87,16 @@ if [ -f "$TABLE" ]; then
     # a different seed gives different runs
     expect 0 "other seed" -- "$BIN" search --strategy random,rea,area,naswot --samples 15 --budget 15 --pool 30 --runs 4 --seed 8 --json --no-timing -o "$T/c.json" --scores "$T/scores.csv" --no-compute
     cmp -s "$T/a.json" "$T/c.json" && bad "another seed changes the runs" || ok
+    # the thread count changes nothing: every strategy (the predictor trains and predicts on
+    # the thread pool), and NASWOT scores computed on the fly (BLIS threads)
+    for th in 1 2; do
+        expect 0 "threads $th" -- "$BIN" search --strategy random,naswot,rea,area,predictor --samples 15 --budget 12 --pool 30 --pred-initial 4 --pred-per-round 4 --runs 3 --seed 5 --json --no-timing -o "$T/th$th.json" --scores "$T/scores.csv" --no-compute --threads $th
+        expect 0 "on the fly, threads $th" -- "$BIN" search --strategy naswot --samples 2 --runs 2 --seed 5 --json --no-timing -o "$T/fly$th.json" --threads $th
+        has "$T/err" "computed 4 NASWOT scores on the fly" "on-the-fly scores reported"
+    done
+    cmp -s "$T/th1.json" "$T/th2.json" && ok || bad "1 and 2 threads, byte-identical JSON"
+    cmp -s "$T/fly1.json" "$T/fly2.json" && ok || bad "on-the-fly scores, 1 and 2 threads, byte-identical JSON"
+    has "$T/fly1.json" '"scores_computed": 4' "on-the-fly scores counted in the JSON"
     # plots: SVG and PNG
     expect 0 "plot svg" -- "$BIN" search --strategy random,naswot --samples 10,30 --runs 20 --scores "$T/scores.csv" --no-compute --plot "$T/p.svg"
     is_svg "$T/p.svg" "search --plot svg"
