@@ -19,12 +19,14 @@ expect() {
 has() { # has FILE PATTERN DESCRIPTION
     if grep -q -- "$2" "$1"; then ok; else bad "$3: '$2' not in $1: $(head -c 300 "$1")"; fi
 }
-is_svg() { # is_svg FILE DESCRIPTION: starts with <?xml or <svg, ends with </svg>
+is_svg() { # is_svg FILE DESCRIPTION: starts with <?xml or <svg, ends with </svg>, well-formed XML
     if { head -c 5 "$1" | grep -q '^<?xml' || head -c 4 "$1" | grep -q '^<svg'; } &&
-        [ "$(tail -c 7 "$1" | tr -d '\n')" = "</svg>" ]; then ok; else bad "$2: $1 is not an SVG file"; fi
+        [ "$(tail -c 7 "$1" | tr -d '\n')" = "</svg>" ] &&
+        { ! command -v xmllint >/dev/null || xmllint --noout "$1" 2>/dev/null; }; then ok; else bad "$2: $1 is not an SVG file"; fi
 }
-is_png() { # is_png FILE DESCRIPTION: the 8-byte PNG signature
-    if [ "$(head -c 8 "$1" | od -An -tx1 | tr -d ' \n')" = "89504e470d0a1a0a" ]; then ok; else bad "$2: $1 is not a PNG file"; fi
+is_png() { # is_png FILE DESCRIPTION: the 8-byte PNG signature, an IHDR first, an IEND chunk last
+    if [ "$(head -c 16 "$1" | od -An -tx1 | tr -d ' \n')" = "89504e470d0a1a0a0000000d49484452" ] &&
+        [ "$(tail -c 12 "$1" | od -An -tx1 | tr -d ' \n')" = "0000000049454e44ae426082" ]; then ok; else bad "$2: $1 is not a PNG file"; fi
 }
 
 # usage errors
