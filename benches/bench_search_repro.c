@@ -237,8 +237,9 @@ int main(int argc, char **argv)
                                                 : "%-22s %5d  %-15s  %-15s  %-16s %7s %8.1f %9.1e\n",
                 s->name, m->runs, v, te, p, d, m->queries_mean, m->seconds_mean);
     }
-    fprintf(stderr, "(valid: %s; test: %s; seed 1; CIFAR-10 scores: %s)\n", "cifar10-valid x-valid / cifar100 x-valid",
-            "cifar10 ori-test / cifar100 x-test", scores10 ? scores10 : "computed on the fly");
+    fprintf(stderr, "(valid: %s; test: %s; seed 1; CIFAR-10 scores: %s; CIFAR-100 scores: %s)\n",
+            "cifar10-valid x-valid / cifar100 x-valid", "cifar10 ori-test / cifar100 x-test",
+            scores10 ? scores10 : "computed on the fly", scores100 ? scores100 : quick ? "computed on the fly" : "none");
 
     /* targets */
     static const char *naswot_rows[] = {"naswot_N10", "naswot_N100", "cifar100_naswot_N100"};
