@@ -7,7 +7,8 @@
  *   12,000 s budget: RS 93.70 ± 0.36, REA 93.92 ± 0.30; that is ~100-150 queries of
  *   12-epoch training),  AREA at 50 and 150,
  *   predictor at 50 queries (target: mean >= 94.0 and above REA at 50), with 12- and
- *   200-epoch rewards (REA at 50 with a 200-epoch reward for comparison),
+ *   200-epoch rewards (REA at 50 with a 200-epoch reward for comparison), and ranking only
+ *   the 2000 best NASWOT-scored unseen classes ("nw2000"; needs a score for every arch),
  *   CIFAR-100 naswot N=100 (69.48 ± 1.70; needs CIFAR-100 scores).
  * Rewards are 12-epoch validation accuracies (as NAS-Bench-201's search experiments) unless
  * the row says "r200".  A query = one ground-truth lookup of a new architecture.
@@ -17,13 +18,14 @@
  * stderr, then the target checks.
  *
  *   bench_search_repro [--quick] [--runs R] [--scores FILE] [--scores-cifar100 FILE]
- *                      [--predictor-runs R] [--threads N] [--only PREFIX[,PREFIX...]]
+ *                      [--predictor-runs R] [--threads N] [--only ROW[,ROW...]]
  *   --scores (or $NASRANK_SCORES): CIFAR-10 NASWOT scores of all archs (nasrank score --all
  *   -o FILE); without it they are computed on the fly (~1 h for the whole space; --quick: few
  *   runs).  --scores-cifar100 (or $NASRANK_SCORES_CIFAR100) likewise for CIFAR-100.
  *   --scores-cifar100: the same on CIFAR-100 images (nasrank score --all --dataset cifar100);
  *   without it the CIFAR-100 row is computed on the fly with --quick and skipped otherwise.
- *   --predictor-runs: runs of the predictor rows (default 100: ~3-6 s per run; --quick 5).
+ *   --predictor-runs: runs of the predictor rows (default: --runs; ~1.2 s per run on one
+ *   thread, so 500 runs take ~10 min a row; --quick 5).
  *   --quick: 20 runs per row; rows that must compute scores on the fly get about 200 scores
  *   (N=10: 20 runs, N=100: 2 runs; N=1000 and AREA are skipped).
  */
@@ -41,12 +43,13 @@ static const char *arg_str(int argc, char **argv, const char *flag)
     return NULL;
 }
 
-/* --only LIST: comma-separated row-name prefixes. */
+/* --only LIST: comma-separated row names; a trailing '*' makes a name a prefix (rea_*). */
 static int selected(const char *list, const char *name)
 {
     for (const char *p = list; *p;) {
         size_t n = strcspn(p, ",");
-        if (n && !strncmp(name, p, n)) return 1;
+        if (n && p[n - 1] == '*' && !strncmp(name, p, n - 1)) return 1;
+        if (n && strlen(name) == n && !strncmp(name, p, n)) return 1;
         p += n;
         if (*p) p++;
     }
@@ -61,7 +64,16 @@ typedef struct spec {
     nr_dataset ds;
     double paper, paper_std; /* NaN: none */
     const char *paper_row;
+    int pred_candidates; /* predictor: 0 = rank every unseen class; K = the K best NASWOT-scored */
 } spec;
+
+/* Position of the row called name (the target checks name their rows). */
+static int find_spec(const spec *specs, int n, const char *name)
+{
+    for (int i = 0; i < n; i++)
+        if (!strcmp(specs[i].name, name)) return i;
+    abort(); /* a misspelt row name in this file */
+}
 
 typedef struct outcome {
     int done;
@@ -106,7 +118,7 @@ int main(int argc, char **argv)
     const char *threads_s = arg_str(argc, argv, "--threads"), *pruns_s = arg_str(argc, argv, "--predictor-runs");
     int runs = runs_s ? atoi(runs_s) : quick ? 20 : 500;
     int threads = threads_s ? atoi(threads_s) : 1;
-    int pruns = pruns_s ? atoi(pruns_s) : quick ? 5 : 100;
+    int pruns = pruns_s ? atoi(pruns_s) : quick ? 5 : runs;
     if (runs < 1 || threads < 1 || pruns < 1) return fprintf(stderr, "bad arguments\n"), 2;
     nr_threads_set(threads);
     nr_error err = {0};
@@ -125,23 +137,24 @@ int main(int argc, char **argv)
 
     const double X = NAN;
     const spec specs[] = {
-        {"naswot_N10", NR_SEARCH_NASWOT, 10, 12, NR_DS_CIFAR10, 92.44, 1.13, "NASWOT (N=10)"},
-        {"naswot_N100", NR_SEARCH_NASWOT, 100, 12, NR_DS_CIFAR10, 92.81, 0.99, "NASWOT (N=100)"},
-        {"naswot_N1000", NR_SEARCH_NASWOT, 1000, 12, NR_DS_CIFAR10, 92.96, 0.81, "NASWOT (N=1000)"},
-        {"random_N1", NR_SEARCH_RANDOM, 1, 12, NR_DS_CIFAR10, 86.61, 13.46, "Random"},
-        {"random_N100", NR_SEARCH_RANDOM, 100, 12, NR_DS_CIFAR10, X, X, NULL},
-        {"random_50q", NR_SEARCH_RANDOM, 50, 12, NR_DS_CIFAR10, 93.70, 0.36, "RS (12000 s)"},
-        {"random_150q", NR_SEARCH_RANDOM, 150, 12, NR_DS_CIFAR10, 93.70, 0.36, "RS (12000 s)"},
-        {"random_300q", NR_SEARCH_RANDOM, 300, 12, NR_DS_CIFAR10, 93.70, 0.36, "RS (12000 s)"},
-        {"rea_50q", NR_SEARCH_REA, 50, 12, NR_DS_CIFAR10, 93.92, 0.30, "REA (12000 s)"},
-        {"rea_150q", NR_SEARCH_REA, 150, 12, NR_DS_CIFAR10, 93.92, 0.30, "REA (12000 s)"},
-        {"rea_300q", NR_SEARCH_REA, 300, 12, NR_DS_CIFAR10, 93.92, 0.30, "REA (12000 s)"},
-        {"area_50q", NR_SEARCH_AREA, 50, 12, NR_DS_CIFAR10, X, X, NULL},
-        {"area_150q", NR_SEARCH_AREA, 150, 12, NR_DS_CIFAR10, X, X, NULL},
-        {"predictor_50q", NR_SEARCH_PREDICTOR, 50, 12, NR_DS_CIFAR10, X, X, NULL},
-        {"rea_50q_r200", NR_SEARCH_REA, 50, 200, NR_DS_CIFAR10, X, X, NULL},
-        {"predictor_50q_r200", NR_SEARCH_PREDICTOR, 50, 200, NR_DS_CIFAR10, X, X, NULL},
-        {"cifar100_naswot_N100", NR_SEARCH_NASWOT, 100, 12, NR_DS_CIFAR100, 69.48, 1.70, "NASWOT (N=100)"},
+        {"naswot_N10", NR_SEARCH_NASWOT, 10, 12, NR_DS_CIFAR10, 92.44, 1.13, "NASWOT (N=10)", 0},
+        {"naswot_N100", NR_SEARCH_NASWOT, 100, 12, NR_DS_CIFAR10, 92.81, 0.99, "NASWOT (N=100)", 0},
+        {"naswot_N1000", NR_SEARCH_NASWOT, 1000, 12, NR_DS_CIFAR10, 92.96, 0.81, "NASWOT (N=1000)", 0},
+        {"random_N1", NR_SEARCH_RANDOM, 1, 12, NR_DS_CIFAR10, 86.61, 13.46, "Random", 0},
+        {"random_N100", NR_SEARCH_RANDOM, 100, 12, NR_DS_CIFAR10, X, X, NULL, 0},
+        {"random_50q", NR_SEARCH_RANDOM, 50, 12, NR_DS_CIFAR10, 93.70, 0.36, "RS (12000 s)", 0},
+        {"random_150q", NR_SEARCH_RANDOM, 150, 12, NR_DS_CIFAR10, 93.70, 0.36, "RS (12000 s)", 0},
+        {"random_300q", NR_SEARCH_RANDOM, 300, 12, NR_DS_CIFAR10, 93.70, 0.36, "RS (12000 s)", 0},
+        {"rea_50q", NR_SEARCH_REA, 50, 12, NR_DS_CIFAR10, 93.92, 0.30, "REA (12000 s)", 0},
+        {"rea_150q", NR_SEARCH_REA, 150, 12, NR_DS_CIFAR10, 93.92, 0.30, "REA (12000 s)", 0},
+        {"rea_300q", NR_SEARCH_REA, 300, 12, NR_DS_CIFAR10, 93.92, 0.30, "REA (12000 s)", 0},
+        {"area_50q", NR_SEARCH_AREA, 50, 12, NR_DS_CIFAR10, X, X, NULL, 0},
+        {"area_150q", NR_SEARCH_AREA, 150, 12, NR_DS_CIFAR10, X, X, NULL, 0},
+        {"predictor_50q", NR_SEARCH_PREDICTOR, 50, 12, NR_DS_CIFAR10, X, X, NULL, 0},
+        {"predictor_50q_nw2000", NR_SEARCH_PREDICTOR, 50, 12, NR_DS_CIFAR10, X, X, NULL, 2000},
+        {"rea_50q_r200", NR_SEARCH_REA, 50, 200, NR_DS_CIFAR10, X, X, NULL, 0},
+        {"predictor_50q_r200", NR_SEARCH_PREDICTOR, 50, 200, NR_DS_CIFAR10, X, X, NULL, 0},
+        {"cifar100_naswot_N100", NR_SEARCH_NASWOT, 100, 12, NR_DS_CIFAR100, 69.48, 1.70, "NASWOT (N=100)", 0},
     };
     enum { NSPEC = sizeof specs / sizeof *specs };
     outcome out[NSPEC] = {{0}};
@@ -152,6 +165,7 @@ int main(int argc, char **argv)
         int c100 = s->ds == NR_DS_CIFAR100;
         nr_score_cache *sc = c100 ? sc100 : sc10;
         nr_search_config probe = nr_search_config_default(s->strategy);
+        probe.pred_candidates = s->pred_candidates;
         int uses = nr_search_needs_scores(&probe);
         int on_the_fly = uses && !(c100 ? scores100 : scores10);
         if (uses && !sc) {
@@ -172,6 +186,7 @@ int main(int argc, char **argv)
         cfg.dataset = s->ds;
         cfg.reward_epochs = s->reward_epochs;
         cfg.seed = 1;
+        cfg.pred_candidates = s->pred_candidates;
         if (nr_search_uses_budget(s->strategy)) cfg.budget = s->size;
         else cfg.samples = s->size;
         nr_status st = NR_OK;
@@ -218,23 +233,28 @@ int main(int argc, char **argv)
             snprintf(p, sizeof p, "%.2f +- %.2f", s->paper, s->paper_std);
             snprintf(d, sizeof d, "%+.2f", m->test_mean - s->paper);
         }
-        fprintf(stderr, "%-22s %5d  %-15s  %-15s  %-16s %7s %8.1f %9.4f\n", s->name, m->runs, v, te, p, d,
-                m->queries_mean, m->seconds_mean);
+        fprintf(stderr, m->seconds_mean >= 0.01 ? "%-22s %5d  %-15s  %-15s  %-16s %7s %8.1f %9.2f\n"
+                                                : "%-22s %5d  %-15s  %-15s  %-16s %7s %8.1f %9.1e\n",
+                s->name, m->runs, v, te, p, d, m->queries_mean, m->seconds_mean);
     }
-    fprintf(stderr, "(valid: %s; test: %s; seed 1; CIFAR-10 scores: %s)\n", "cifar10-valid x-valid / cifar100 x-valid",
-            "cifar10 ori-test / cifar100 x-test", scores10 ? scores10 : "computed on the fly");
+    fprintf(stderr, "(valid: %s; test: %s; seed 1; CIFAR-10 scores: %s; CIFAR-100 scores: %s)\n",
+            "cifar10-valid x-valid / cifar100 x-valid", "cifar10 ori-test / cifar100 x-test",
+            scores10 ? scores10 : "computed on the fly", scores100 ? scores100 : quick ? "computed on the fly" : "none");
 
     /* targets */
-    const struct { int i; } naswot_rows[] = {{0}, {1}, {16}};
+    static const char *naswot_rows[] = {"naswot_N10", "naswot_N100", "cifar100_naswot_N100"};
     for (size_t k = 0; k < sizeof naswot_rows / sizeof *naswot_rows; k++) {
-        int i = naswot_rows[k].i;
+        int i = find_spec(specs, NSPEC, naswot_rows[k]);
         if (!out[i].done) continue;
         double dlt = out[i].sum.test_mean - specs[i].paper;
         fprintf(stderr, "target: %-22s within 0.5 of the published mean: %s (%+.2f)\n", specs[i].name,
                 fabs(dlt) <= 0.5 ? "yes" : "NO", dlt);
     }
-    for (int pr = 13; pr <= 15; pr += 2) {
-        int rea = pr == 13 ? 8 : 14;
+    static const char *pairs[][2] = {{"predictor_50q", "rea_50q"},
+                                     {"predictor_50q_nw2000", "rea_50q"},
+                                     {"predictor_50q_r200", "rea_50q_r200"}};
+    for (size_t k = 0; k < sizeof pairs / sizeof *pairs; k++) {
+        int pr = find_spec(specs, NSPEC, pairs[k][0]), rea = find_spec(specs, NSPEC, pairs[k][1]);
         if (!out[pr].done) continue;
         fprintf(stderr, "target: %-22s mean test >= 94.0: %s (%.2f)", specs[pr].name,
                 out[pr].sum.test_mean >= 94.0 ? "yes" : "NO", out[pr].sum.test_mean);

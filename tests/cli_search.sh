@@ -19,12 +19,14 @@ expect() {
 has() { # has FILE PATTERN DESCRIPTION
     if grep -q -- "$2" "$1"; then ok; else bad "$3: '$2' not in $1: $(head -c 300 "$1")"; fi
 }
-is_svg() { # is_svg FILE DESCRIPTION: starts with <?xml or <svg, ends with </svg>
+is_svg() { # is_svg FILE DESCRIPTION: starts with <?xml or <svg, ends with </svg>, well-formed XML
     if { head -c 5 "$1" | grep -q '^<?xml' || head -c 4 "$1" | grep -q '^<svg'; } &&
-        [ "$(tail -c 7 "$1" | tr -d '\n')" = "</svg>" ]; then ok; else bad "$2: $1 is not an SVG file"; fi
+        [ "$(tail -c 7 "$1" | tr -d '\n')" = "</svg>" ] &&
+        { ! command -v xmllint >/dev/null || xmllint --noout "$1" 2>/dev/null; }; then ok; else bad "$2: $1 is not an SVG file"; fi
 }
-is_png() { # is_png FILE DESCRIPTION: the 8-byte PNG signature
-    if [ "$(head -c 8 "$1" | od -An -tx1 | tr -d ' \n')" = "89504e470d0a1a0a" ]; then ok; else bad "$2: $1 is not a PNG file"; fi
+is_png() { # is_png FILE DESCRIPTION: the 8-byte PNG signature, an IHDR first, an IEND chunk last
+    if [ "$(head -c 16 "$1" | od -An -tx1 | tr -d ' \n')" = "89504e470d0a1a0a0000000d49484452" ] &&
+        [ "$(tail -c 12 "$1" | od -An -tx1 | tr -d ' \n')" = "0000000049454e44ae426082" ]; then ok; else bad "$2: $1 is not a PNG file"; fi
 }
 
 # usage errors
@@ -87,6 +89,16 @@ if [ -f "$TABLE" ]; then
     # a different seed gives different runs
     expect 0 "other seed" -- "$BIN" search --strategy random,rea,area,naswot --samples 15 --budget 15 --pool 30 --runs 4 --seed 8 --json --no-timing -o "$T/c.json" --scores "$T/scores.csv" --no-compute
     cmp -s "$T/a.json" "$T/c.json" && bad "another seed changes the runs" || ok
+    # the thread count changes nothing: every strategy (the predictor trains and predicts on
+    # the thread pool), and NASWOT scores computed on the fly (BLIS threads)
+    for th in 1 2; do
+        expect 0 "threads $th" -- "$BIN" search --strategy random,naswot,rea,area,predictor --samples 15 --budget 12 --pool 30 --pred-initial 4 --pred-per-round 4 --runs 3 --seed 5 --json --no-timing -o "$T/th$th.json" --scores "$T/scores.csv" --no-compute --threads $th
+        expect 0 "on the fly, threads $th" -- "$BIN" search --strategy naswot --samples 2 --runs 2 --seed 5 --json --no-timing -o "$T/fly$th.json" --threads $th
+        has "$T/err" "computed 4 NASWOT scores on the fly" "on-the-fly scores reported"
+    done
+    cmp -s "$T/th1.json" "$T/th2.json" && ok || bad "1 and 2 threads, byte-identical JSON"
+    cmp -s "$T/fly1.json" "$T/fly2.json" && ok || bad "on-the-fly scores, 1 and 2 threads, byte-identical JSON"
+    has "$T/fly1.json" '"scores_computed": 4' "on-the-fly scores counted in the JSON"
     # plots: SVG and PNG
     expect 0 "plot svg" -- "$BIN" search --strategy random,naswot --samples 10,30 --runs 20 --scores "$T/scores.csv" --no-compute --plot "$T/p.svg"
     is_svg "$T/p.svg" "search --plot svg"

@@ -141,6 +141,22 @@ int main(void)
         CHECK(png_size(p, &w, &h) && w == 860 && h == 520);
     }
 
+    TEST("distribution: many series widen the default canvas")
+    {
+        nr_plot_series many[10];
+        for (int s = 0; s < 10; s++) many[s] = (nr_plot_series){"row\nN=100", a, 200};
+        snprintf(p, sizeof p, "%s/many.png", dir);
+        CHECK(nr_plot_distribution(p, many, 7, NULL, NULL, &err) == NR_OK);
+        uint32_t w = 0, h = 0;
+        CHECK(png_size(p, &w, &h) && w == 860 && h == 520);
+        CHECK(nr_plot_distribution(p, many, 10, NULL, NULL, &err) == NR_OK);
+        CHECK(png_size(p, &w, &h) && w == 102 + 110 * 10 && h == 520);
+        /* a width the caller fixed is kept (the summaries wrap) */
+        nr_plot_labels narrow = {.width = 500};
+        CHECK(nr_plot_distribution(p, many, 10, &narrow, NULL, &err) == NR_OK);
+        CHECK(png_size(p, &w, &h) && w == 500);
+    }
+
     TEST("scatter SVG and PNG")
     {
         enum { N = 3000 };

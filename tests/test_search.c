@@ -9,6 +9,7 @@
 
 #include "nasrank/rng.h"
 #include "nasrank/search.h"
+#include "ops/ops.h"
 #include "test.h"
 
 static nr_table *T;        /* with the 12-epoch table */
@@ -463,6 +464,38 @@ int main(void)
             }
         CHECK(in_top);
         free(touched);
+    }
+
+    TEST("every strategy: the same result on 1 and 2 threads")
+    {
+        /* The predictor trains ensemble members and predicts candidate chunks on the thread
+         * pool; the other strategies are sequential but must not care either. */
+        nr_predictor_config pc = nr_search_predictor_default();
+        pc.embed_dim = 8;
+        pc.layers = 2;
+        pc.epochs = 5;
+        pc.ensemble = 3;
+        for (int s = 0; s < NR_NUM_SEARCH_STRATEGIES; s++) {
+            nr_search_config c = nr_search_config_default((nr_search_strategy)s);
+            c.samples = 20;
+            c.budget = 14;
+            c.pool = 100;
+            c.pred_initial = 4;
+            c.pred_per_round = 5;
+            c.predictor = &pc;
+            c.seed = 21;
+            nr_search_result one[2], two[2];
+            nr_threads_set(1);
+            for (int run = 0; run < 2; run++) CHECK(nr_search_run(T, SC, &c, run, &one[run], &err) == NR_OK);
+            nr_threads_set(2);
+            for (int run = 0; run < 2; run++) CHECK(nr_search_run(T, SC, &c, run, &two[run], &err) == NR_OK);
+            for (int run = 0; run < 2; run++) {
+                one[run].seconds = two[run].seconds = 0;
+                CHECK_MSG(!memcmp(&one[run], &two[run], sizeof one[run]), "strategy %s run %d",
+                          nr_search_strategy_name((nr_search_strategy)s), run);
+            }
+        }
+        nr_threads_set(1);
     }
 
     TEST("bad settings")

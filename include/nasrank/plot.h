@@ -21,7 +21,8 @@ typedef struct nr_plot_labels {
     const char *title;  /* NULL: none */
     const char *xlabel;
     const char *ylabel;
-    int width, height;  /* pixels (PNG) / points (SVG); 0: default 860 x 520 */
+    int width, height;  /* pixels (PNG) / points (SVG); 0: default 860 x 520 (a distribution
+                         * of more than 7 series: 110 wider per series) */
     int has_ref;        /* draw a dashed horizontal reference line at ref_value */
     double ref_value;
     const char *ref_label; /* drawn at the line's right end; may be NULL */

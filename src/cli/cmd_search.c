@@ -66,7 +66,8 @@ static void help(FILE *f)
             "      --pred-initial K    predictor: random queries before the first fit (default 10)\n"
             "      --pred-per-round K  predictor: top predicted archs queried per round (default 10)\n"
             "      --pred-candidates K predictor: rank only the K best NASWOT-scored unseen classes\n"
-            "                          (default 0: every unseen isomorphism class)\n"
+            "                          (default 0: every unseen isomorphism class).  Needs a score\n"
+            "                          for every arch: give --scores (on the fly: ~1 h, once)\n"
             "      --pred-kind K       predictor model: comparator (default) or relativistic\n"
             "      --pred-features F   extra predictor inputs: naswot,params,flops or none (default\n"
             "                          none; naswot needs scores for every candidate)\n"
@@ -420,7 +421,8 @@ static void write_table(FILE *f, const search_opts *o, const row *rows, int nrow
         /* "±" is 2 bytes but one column: pad by hand */
         fprintf(f, "%-10s %-12s  %-22s  %-22s  %8.1f", nr_search_strategy_name(r->cfg.strategy), sz, v, t,
                 r->sum.queries_mean);
-        if (o->timing) fprintf(f, "  %9.4f", r->sum.seconds_mean);
+        /* table-only strategies take microseconds: keep two significant digits there */
+        if (o->timing) fprintf(f, r->sum.seconds_mean >= 0.01 ? "  %9.2f" : "  %9.1e", r->sum.seconds_mean);
         fputc('\n', f);
     }
     fprintf(f, "(%ld runs per row, seed %ld; mean \xc2\xb1 std over runs; reward = %ld-epoch %s validation "

@@ -309,7 +309,8 @@ nr_status nr_plot_distribution(const char *path, const nr_plot_series *series, s
         if (labels->ref_value < mn) mn = labels->ref_value;
         if (labels->ref_value > mx) mx = labels->ref_value;
     }
-    int W = labels && labels->width > 0 ? labels->width : 860;
+    /* a category needs ~110 units for its "mean ± std (n=...)" line: widen past 7 of them */
+    int W = labels && labels->width > 0 ? labels->width : nseries > 7 ? 102 + 110 * (int)nseries : 860;
     int H = labels && labels->height > 0 ? labels->height : 520;
     canvas cv;
     if ((st = canvas_open(&cv, path, W, H, err))) goto done;
@@ -399,7 +400,16 @@ nr_status nr_plot_distribution(const char *path, const nr_plot_series *series, s
         }
         cairo_set_font_size(cr, 10);
         cairo_set_source_rgb(cr, 0.3, 0.3, 0.3);
-        text_at(cr, cx, ty + 17, buf, 0.5, 0.0);
+        cairo_text_extents_t te;
+        cairo_text_extents(cr, buf, &te);
+        char *paren = strstr(buf, " (n=");
+        if (te.width > slot * 0.96 && paren) { /* too narrow (a caller's width): two lines */
+            *paren = '\0';
+            text_at(cr, cx, ty + 17, buf, 0.5, 0.0);
+            text_at(cr, cx, ty + 30, paren + 1, 0.5, 0.0);
+        } else {
+            text_at(cr, cx, ty + 17, buf, 0.5, 0.0);
+        }
     }
     draw_ref_line(cr, &f, &ay, labels);
     draw_frame(cr, &f);
