@@ -16,8 +16,11 @@
  *
  *   bench_proxy_fidelity [--quick] [--archs N] [--threads T] [--cache PREFIX] [--no-naslib]
  *                        [--timing-archs K] [--datasets cifar10,cifar100,imagenet16]
+ *                        [--naslib-archs M]
  *   --quick: 30 archs, 20 NASLib archs per dataset, 3 timing archs (a smoke run: ~2 min of
  *   CPU; the full run is ~1 h of CPU on one thread).
+ *   --naslib-archs M: only the first M of NASLib's archs per dataset (CSV order, which is
+ *   benchmark-index order, itself a random shuffle: an unbiased subset).
  *   --cache PREFIX: per-arch results are appended to PREFIX_<set>.csv as they are computed
  *   and reused by later runs with the same PREFIX (a killed run continues where it stopped).
  * JSON lines on stdout (DESIGN.md section 10); the tables on stderr.
@@ -228,7 +231,7 @@ int main(int argc, char **argv)
     int narch = (int)arg_long(argc, argv, "--archs", quick ? 30 : 1000);
     int threads = (int)arg_long(argc, argv, "--threads", 1);
     int ntime = (int)arg_long(argc, argv, "--timing-archs", quick ? 3 : 20);
-    int nnaslib_max = quick ? 20 : 100000;
+    int nnaslib_max = (int)arg_long(argc, argv, "--naslib-archs", quick ? 20 : 100000);
     int naslib = !bench_has_flag(argc, argv, "--no-naslib");
     const char *cache = arg_str(argc, argv, "--cache", NULL);
     const char *dsets = arg_str(argc, argv, "--datasets", "cifar10,cifar100,imagenet16");
