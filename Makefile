@@ -5,6 +5,7 @@
 #   make SANITIZE=1 test   the same under AddressSanitizer + UBSan (build-san/)
 #   make bench      run every benches/bench_*.c (JSON lines on stdout)
 #   make fuzz       libFuzzer targets (clang, ASan + UBSan, build-fuzz/), FUZZ_SECONDS each
+#   make mutants    deliberate bugs in the backward passes must fail the gradient tests
 #   make memcheck   the CLI smoke tests with the CLI under valgrind (build-memcheck/)
 #   make install PREFIX=/usr/local
 CC      ?= cc
@@ -40,7 +41,7 @@ BENCH_BIN := $(BENCH_SRC:benches/%.c=$(BUILD)/benches/%)
 LIB       := $(BUILD)/libnasrank.a
 CLI       := $(BUILD)/nasrank
 
-.PHONY: all deps test bench install clean tests benches
+.PHONY: all deps test bench install clean tests benches mutants
 all: $(LIB) $(CLI)
 
 # V=1 shows full command lines
@@ -75,6 +76,10 @@ benches: $(BENCH_BIN) $(CLI)
 # Runs every test binary (and the CLI smoke script); sums their "N passed, N failed" lines.
 test: tests
 	@NASRANK_BIN=$(CURDIR)/$(CLI) NASRANK_SOURCE=$(CURDIR) sh tests/run_all.sh $(TEST_BIN)
+
+# Deliberately broken backward kernels must make tests/test_backward.c fail (not in `test`).
+mutants: $(LIB)
+	@BUILD=$(CURDIR)/$(BUILD) sh tests/mutants.sh
 
 bench: benches
 	@for b in $(BENCH_BIN); do echo "# $$b" >&2; $$b $(BENCH_ARGS) || exit 1; done

@@ -87,7 +87,7 @@ static void help(FILE *f)
             "                         grasp, fisher, jacob_cov, params, flops; 'all'; 'ensemble'\n"
             "                         (mean normalised rank of the ensemble members over this\n"
             "                         run's architectures, 0 worst .. 1 best)\n"
-            "      --ensemble LIST    ensemble members (default synflow,jacob_cov,naswot,snip);\n"
+            "      --ensemble LIST    ensemble members (default synflow,jacob_cov,params);\n"
             "                         implies an 'ensemble' column\n"
             "      --proxy-batch N    images for snip, grad_norm, grasp, fisher, jacob_cov\n"
             "                         (default 64, the reference's; the first N of the batch choice)\n"

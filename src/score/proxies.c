@@ -54,8 +54,7 @@ int nr_proxy_find(const char *name)
 
 unsigned nr_proxy_default_ensemble(void)
 {
-    return NR_PROXY_BIT(NR_PROXY_SYNFLOW) | NR_PROXY_BIT(NR_PROXY_JACOB_COV) |
-           NR_PROXY_BIT(NR_PROXY_NASWOT) | NR_PROXY_BIT(NR_PROXY_SNIP);
+    return NR_PROXY_BIT(NR_PROXY_SYNFLOW) | NR_PROXY_BIT(NR_PROXY_JACOB_COV) | NR_PROXY_BIT(NR_PROXY_PARAMS);
 }
 
 nr_status nr_proxy_parse_list(const char *list, unsigned *mask, int *want_ensemble,
