@@ -26,7 +26,8 @@ int cli_usage(const char *cmd, const char *fmt, ...)
     ;
 /* Strict integer / double option parsing; on failure prints a usage error. */
 int cli_parse_long(const char *cmd, const char *opt, const char *s, long lo, long hi, long *out);
-/* Threads: --threads N, else $NASRANK_THREADS, else 1; applies it to BLIS. */
+/* Threads: --threads N, else $NASRANK_THREADS, else the online CPUs (at most 8); applies it
+ * to BLIS and the ops thread pool. */
 int cli_apply_threads(const char *cmd, const char *arg);
 
 /* JSON-safe printing of a double: non-finite values become null. */

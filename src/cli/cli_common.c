@@ -3,6 +3,7 @@
 #include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "cli/cli.h"
 #include "ops/ops.h"
@@ -38,9 +39,17 @@ int cli_parse_long(const char *cmd, const char *opt, const char *s, long lo, lon
     return 0;
 }
 
+/* Default: every online CPU (at most 8: each thread of `score` holds its own network).
+ * Results never depend on the count, so using the machine costs nothing but memory. */
+static long default_threads(void)
+{
+    long n = sysconf(_SC_NPROCESSORS_ONLN);
+    return n < 1 ? 1 : n > 8 ? 8 : n;
+}
+
 int cli_apply_threads(const char *cmd, const char *arg)
 {
-    long n = 1;
+    long n = default_threads();
     const char *env = getenv("NASRANK_THREADS");
     if (arg) {
         if (cli_parse_long(cmd, "--threads", arg, 1, 256, &n)) return -1;

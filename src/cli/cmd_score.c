@@ -11,6 +11,7 @@
 #include <fcntl.h>
 #include <getopt.h>
 #include <math.h>
+#include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -20,6 +21,7 @@
 #include "cli/cli.h"
 #include "cli/cli_rows.h"
 #include "cli/progress.h"
+#include "ops/ops.h"
 
 typedef struct score_opts {
     const char *in, *out, *images, *threads;
@@ -91,7 +93,8 @@ static void help(FILE *f)
             "                         implies an 'ensemble' column\n"
             "      --proxy-batch N    images for snip, grad_norm, grasp, fisher, jacob_cov\n"
             "                         (default 64, the reference's; the first N of the batch choice)\n"
-            "  -t, --threads N        BLIS threads (default $NASRANK_THREADS or 1)\n"
+            "  -t, --threads N        threads (default $NASRANK_THREADS, else the CPUs, at most 8);\n"
+            "                         many architectures: one per thread at a time\n"
             "      --keep-going       record bad rows in an 'error' column and go on\n"
             "      --resume           continue a killed run from OUT.partial (needs -o)\n"
             "      --no-timing        omit the 'seconds' column (byte-identical reruns)\n"
@@ -541,6 +544,116 @@ static void write_rows(FILE *f, const out_ctx *c)
 
 /* ---- the command ---- */
 
+/* ---- scoring ---- */
+
+/* Many architectures are scored as one pool task each, every thread with its own scorer; the
+ * kernels inside a task run on that thread alone (nested pool loops run inline).  Whole
+ * architectures in parallel scale where one forward pass does not: batch norm, pooling and
+ * skip edges are memory-bound and barely speed up with a second thread.  Scores are the same
+ * bit for bit either way, since every kernel sums in a fixed order whatever the threads. */
+typedef struct score_job {
+    const score_opts *o;
+    const nr_macro_config *cfg;
+    const float *batch;
+    int B;
+    const int *ids; /* the distinct architectures still to score */
+    size_t n;
+    arch_result *cache;
+    nr_proxy_scorer **scorers; /* one per thread; NULL: NASWOT only */
+    pthread_mutex_t mu;        /* guards everything below */
+    int failed;
+    nr_error err;              /* the first failure */
+    FILE *partial;
+    int *partial_broken;
+    const char *partial_path;
+    cli_progress prog;
+    size_t done_n;
+} score_job;
+
+static nr_status score_one(const score_job *J, nr_proxy_scorer *scorer, int id, arch_result *r,
+                           nr_error *err)
+{
+    nr_arch a = nr_arch_from_id(id);
+    double t0 = cli_now();
+    memset(r, 0, sizeof *r);
+    if (scorer) {
+        nr_proxy_scores ps;
+        nr_status st = nr_proxy_score(scorer, &a, J->o->mask, &ps, err);
+        if (st) return st;
+        memcpy(r->value, ps.value, sizeof r->value);
+        memcpy(r->psecs, ps.seconds, sizeof r->psecs);
+        r->naswot = ps.value[NR_PROXY_NASWOT];
+    } else {
+        nr_naswot_result res;
+        nr_status st = nr_naswot_score_arch(&a, J->cfg, (uint64_t)J->o->seed, J->batch, J->B,
+                                            J->o->variant, &res, err);
+        if (st) return st;
+        r->naswot = res.score;
+        r->sign = res.sign;
+        r->units = res.n_units;
+    }
+    r->done = 1;
+    r->seconds = cli_now() - t0;
+    return NR_OK;
+}
+
+static void score_task(void *ctx, long t, int tid)
+{
+    score_job *J = ctx;
+    pthread_mutex_lock(&J->mu);
+    int skip = J->failed;
+    pthread_mutex_unlock(&J->mu);
+    if (skip) return;
+    int id = J->ids[t];
+    arch_result r;
+    nr_error e = {0};
+    nr_status st = score_one(J, J->scorers ? J->scorers[tid] : NULL, id, &r, &e);
+    pthread_mutex_lock(&J->mu);
+    if (st) {
+        if (!J->failed) J->err = e;
+        J->failed = 1;
+    } else {
+        J->cache[id] = r;
+        if (J->partial) partial_append(J->o, J->partial, J->partial_broken, J->partial_path, id, &r);
+        cli_progress_update(&J->prog, ++J->done_n);
+    }
+    pthread_mutex_unlock(&J->mu);
+}
+
+/* Scores J->ids into J->cache.  first: the scorer made for the options (NULL for NASWOT
+ * only); the other threads get scorers of their own made from pd. */
+static nr_status score_all(score_job *J, nr_proxy_scorer *first, const nr_proxy_data *pd,
+                           nr_error *err)
+{
+    int nt = nr_threads_get();
+    if (J->n < 2) nt = 1; /* one architecture: its kernels use the threads instead */
+    nr_proxy_scorer *scorers[NR_OPS_MAX_THREADS] = {0};
+    nr_status st = NR_OK;
+    if (first) {
+        scorers[0] = first;
+        for (int t = 1; t < nt && !st; t++)
+            st = nr_proxy_scorer_create(J->cfg, (uint64_t)J->o->seed, pd, &scorers[t], err);
+        J->scorers = scorers;
+    }
+    if (!st) {
+        pthread_mutex_init(&J->mu, NULL);
+        cli_progress_start(&J->prog, J->n, "scoring");
+        if (nt > 1) {
+            nr_parallel_for((long)J->n, score_task, J);
+        } else {
+            for (size_t t = 0; t < J->n && !J->failed; t++) score_task(J, (long)t, 0);
+        }
+        cli_progress_end(&J->prog);
+        pthread_mutex_destroy(&J->mu);
+        if (J->failed) {
+            if (err) *err = J->err;
+            st = J->err.code ? J->err.code : NR_ERR_INVALID;
+        }
+    }
+    for (int t = 1; t < nt; t++) nr_proxy_scorer_free(scorers[t]);
+    return st;
+}
+
 int cmd_score(int argc, char **argv)
 {
     score_opts o;
@@ -671,7 +784,7 @@ int cmd_score(int argc, char **argv)
     }
 
     /* score every distinct architecture not yet known */
-    size_t todo = 0, done_n = 0;
+    size_t todo = 0;
     {
         unsigned char *seen = calloc(NR_NUM_ARCHS, 1);
         if (!seen) goto nomem;
@@ -679,38 +792,26 @@ int cmd_score(int argc, char **argv)
             if (rows[i].id >= 0 && !cache[rows[i].id].done && !seen[rows[i].id]) seen[rows[i].id] = 1, todo++;
         free(seen);
     }
-    cli_progress prog;
-    cli_progress_start(&prog, todo, "scoring");
-    for (size_t i = 0; i < nrows; i++) {
-        int id = rows[i].id;
-        if (id < 0 || cache[id].done) continue;
-        nr_arch a = nr_arch_from_id(id);
-        double t0 = cli_now();
-        if (scorer) {
-            nr_proxy_scores ps;
-            if (nr_proxy_score(scorer, &a, o.mask, &ps, &err)) {
-                cli_progress_end(&prog);
-                goto done;
-            }
-            arch_result r = {0};
-            r.done = 1;
-            r.seconds = cli_now() - t0;
-            memcpy(r.value, ps.value, sizeof r.value);
-            memcpy(r.psecs, ps.seconds, sizeof r.psecs);
-            r.naswot = ps.value[NR_PROXY_NASWOT];
-            cache[id] = r;
-        } else {
-            nr_naswot_result res;
-            if (nr_naswot_score_arch(&a, &cfg, (uint64_t)o.seed, batch, B, o.variant, &res, &err)) {
-                cli_progress_end(&prog);
-                goto done;
-            }
-            cache[id] = (arch_result){1, res.score, res.sign, res.n_units, cli_now() - t0, {0}, {0}};
+    {
+        int *ids = malloc((todo ? todo : 1) * sizeof *ids);
+        unsigned char *seen = calloc(NR_NUM_ARCHS, 1);
+        if (!ids || !seen) {
+            free(ids), free(seen);
+            goto nomem;
         }
-        if (partial) partial_append(&o, partial, &partial_broken, partial_path, id, &cache[id]);
-        cli_progress_update(&prog, ++done_n);
+        size_t n = 0;
+        for (size_t i = 0; i < nrows; i++) /* row order: the order of the partial file with 1 thread */
+            if (rows[i].id >= 0 && !cache[rows[i].id].done && !seen[rows[i].id]) seen[rows[i].id] = 1, ids[n++] = rows[i].id;
+        free(seen);
+        score_job J = {.o = &o, .cfg = &cfg, .batch = batch, .B = B, .ids = ids, .n = n,
+                       .cache = cache, .partial = partial, .partial_broken = &partial_broken,
+                       .partial_path = partial_path};
+        nr_proxy_data pd = {batch, labels, PB ? PB : 2, batch, B, o.variant};
+        nr_status st = score_all(&J, scorer, &pd, &err);
+        free(ids);
+        if (st) goto done;
     }
-    cli_progress_end(&prog);
+
 
     /* the ensemble: mean normalised rank of its members over the distinct archs scored */
     if (o.want_ens) {

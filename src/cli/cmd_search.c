@@ -83,7 +83,7 @@ static void help(FILE *f)
             "  -o, --output FILE       write the table / JSON here (atomically) instead of stdout\n"
             "      --plot FILE         test-accuracy distribution per row (.svg or .png)\n"
             "      --no-timing         leave seconds out (byte-identical reruns)\n"
-            "  -t, --threads N         BLIS / predictor threads (default $NASRANK_THREADS or 1)\n"
+            "  -t, --threads N         BLIS / predictor threads (default $NASRANK_THREADS, else CPUs, max 8)\n"
             "  -h, --help              this help\n"
             "Without --scores, NASWOT scores are computed when first needed (~0.2 s per arch) and\n"
             "kept for the rest of the process.\n");

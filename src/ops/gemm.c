@@ -68,7 +68,11 @@ static void init_once(void)
         if (*end == '\0' && v >= 1)
             g_threads = v > NR_OPS_MAX_THREADS ? NR_OPS_MAX_THREADS : (int)v;
     }
-    bli_thread_set_num_threads(g_threads);
+    /* BLIS's global thread count stays 1: our GEMMs pass theirs in an rntm (nr_gemm), and
+     * the BLAS that LAPACK calls (the 128x128 log-det, jacob_cov's eigenvalues) is too small
+     * to split; an OpenMP team started there from a pool thread spins after the call and
+     * starves the pool (measured: scoring 6 archs on 2 threads went from 2 s to 23 s). */
+    bli_thread_set_num_threads(1);
 
     arch_t arch = bli_arch_query_id();
     snprintf(g_native_name, sizeof g_native_name, "blis-%s", bli_arch_string(arch));
@@ -101,7 +105,6 @@ void nr_threads_set(int n)
     if (n > NR_OPS_MAX_THREADS) n = NR_OPS_MAX_THREADS;
     if (n == g_threads) return;
     g_threads = n;
-    bli_thread_set_num_threads(n);
     nr_pool_shutdown();
 }
 
