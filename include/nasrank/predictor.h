@@ -155,7 +155,8 @@ nr_status nr_predictor_compare(const nr_predictor *p, const nr_arch *a, double n
 const nr_predictor_config *nr_predictor_get_config(const nr_predictor *p);
 
 /* What training did (after nr_predictor_train; a loaded model keeps n, holdout_tau,
- * epochs_run, best_epoch and seconds from its file). */
+ * epochs_run and best_epoch from its file; its seconds is NaN: the file holds no wall time, so
+ * that the same inputs and seed give a byte-identical file). */
 typedef struct nr_predictor_info {
     size_t n_train;       /* labelled archs given to training */
     double holdout_tau;   /* mean over members of the best held-out-fold Kendall tau

@@ -117,7 +117,7 @@ static json_t *build(const nr_predictor *p)
     int nm = p->members < 64 ? p->members : 64;
     json_object_set_new(train, "n", json_integer((json_int_t)p->info.n_train));
     json_object_set_new(train, "holdout_tau", num_or_null(p->info.holdout_tau));
-    json_object_set_new(train, "seconds", num_or_null(p->info.seconds));
+    /* no wall time here: the same inputs and seed must give a byte-identical file */
     json_object_set_new(train, "epochs_run", int_array(p->info.epochs_run, (size_t)nm));
     json_object_set_new(train, "best_epoch", int_array(p->info.best_epoch, (size_t)nm));
     json_object_set_new(train, "refit_epochs", json_integer(p->info.refit_epochs));
@@ -417,7 +417,6 @@ static nr_status load_body(const ld *c, const json_t *root, nr_predictor **out)
         if ((v = json_object_get(tr, "n")) && json_is_integer(v) && json_integer_value(v) >= 0)
             p->info.n_train = (size_t)json_integer_value(v);
         if ((v = json_object_get(tr, "holdout_tau")) && json_is_number(v)) p->info.holdout_tau = json_number_value(v);
-        if ((v = json_object_get(tr, "seconds")) && json_is_number(v)) p->info.seconds = json_number_value(v);
         if ((v = json_object_get(tr, "refit_epochs")) && json_is_integer(v)) p->info.refit_epochs = (int)json_integer_value(v);
         json_t *er = json_object_get(tr, "epochs_run"), *be = json_object_get(tr, "best_epoch");
         for (int m = 0; m < p->members && m < 64; m++) {

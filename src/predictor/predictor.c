@@ -139,6 +139,7 @@ nr_predictor *pp_alloc(const nr_predictor_config *cfg, int hist_cap)
     p->hist_loss = calloc((size_t)p->members * (size_t)(hist_cap > 0 ? hist_cap : 1), sizeof *p->hist_loss);
     p->hist_tau = calloc((size_t)p->members * (size_t)(hist_cap > 0 ? hist_cap : 1), sizeof *p->hist_tau);
     p->info.holdout_tau = NAN;
+    p->info.seconds = NAN;
     if (!p->theta || !p->score_mean || !p->score_std || !p->hist_n || !p->hist_loss || !p->hist_tau) {
         nr_predictor_free(p);
         return NULL;
