@@ -1,6 +1,7 @@
 /* Predictor model files: JSON through jansson (format described in predictor.h).
  * Saving writes every number with 17 significant digits (exact round trip); loading checks
  * every field and reports the JSON path of the first problem. */
+#include <errno.h>
 #include <jansson.h>
 #include <math.h>
 #include <stdio.h>
@@ -141,12 +142,14 @@ nr_status nr_predictor_save(const nr_predictor *p, const char *path, nr_error *e
         json_decref(root);
         return st;
     }
+    errno = 0;
     int rc = json_dumpf(root, f, JSON_INDENT(1) | JSON_REAL_PRECISION(17));
     if (rc == 0) rc = fputc('\n', f) == EOF ? -1 : 0;
+    int e = errno; /* a large model meets a full disk inside the dump, not at the commit */
     json_decref(root);
     if (rc) {
         nr_outfile_abort(of);
-        return nr_error_set(err, NR_ERR_IO, path, 0, 0, "cannot write the model");
+        return nr_error_set(err, NR_ERR_IO, path, 0, 0, "write failed: %s", e ? strerror(e) : "i/o error");
     }
     return nr_outfile_commit(of, err);
 }
