@@ -10,7 +10,8 @@
  * Output: one JSON line per (model, features, K) (DESIGN.md section 10, with extra keys),
  * then a "table" line.  Options:
  *   --scores FILE   NASWOT scores of all archs (nasrank score --all output, or its partial
- *                   file); without it the NASWOT rows are skipped (said on stderr)
+ *                   file; default $NASRANK_NASWOT_SCORES); without it the NASWOT rows are
+ *                   skipped (said on stderr)
  *   --quick         K = 50, 100; 2 seeds; no NASWOT rows
  *   --k LIST        training sizes (default 50,100,424,1000)
  *   --seeds N       seeds 0..N-1 (default 5);  --seed0 S  first seed
@@ -64,6 +65,19 @@ static double cpu_now(void)
     return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
 }
 
+/* 1-minute load average: training times are only comparable on an otherwise idle machine,
+ * so every line says how busy it was.  -1 when unknown. */
+static double loadavg(void)
+{
+    FILE *f = fopen("/proc/loadavg", "r");
+    double l = -1;
+    if (f) {
+        if (fscanf(f, "%lf", &l) != 1) l = -1;
+        fclose(f);
+    }
+    return l;
+}
+
 static double mean_of(const double *x, int n)
 {
     double s = 0;
@@ -93,6 +107,8 @@ int main(int argc, char **argv)
     int seed0 = opt(argc, argv, "--seed0") ? atoi(opt(argc, argv, "--seed0")) : 0;
     int threads = opt(argc, argv, "--threads") ? atoi(opt(argc, argv, "--threads")) : 2;
     const char *scores = opt(argc, argv, "--scores");
+    if (!scores && getenv("NASRANK_NASWOT_SCORES") && *getenv("NASRANK_NASWOT_SCORES"))
+        scores = getenv("NASRANK_NASWOT_SCORES");
     int tune = opt(argc, argv, "--metric") && !strcmp(opt(argc, argv, "--metric"), "valid");
     if (nseeds < 1 || nseeds > 100) nseeds = 5;
     nr_threads_set(threads);
@@ -219,9 +235,16 @@ int main(int argc, char **argv)
                 if (!isfinite(hm)) hm = -1; /* no held-out folds: -1 keeps the line valid JSON */
                 printf("{\"bench\": \"predictor_eval\", \"metric\": \"kendall_tau\", \"value\": %.4f, \"std\": %.4f, "
                        "\"unit\": \"tau\", \"threads\": %d, \"n\": %d, \"model\": \"%s\", \"features\": \"%s\", \"k\": %d, "
-                       "\"tau_dedup\": %.4f, \"holdout_tau\": %.4f, \"train_seconds\": %.2f, \"train_cpu_seconds\": %.2f, "
+                       "\"tau_dedup\": %.4f, \"holdout_tau\": %.4f, \"train_seconds\": %.2f, \"train_cpu_seconds\": %.2f, \"load\": %.2f, "
                        "\"eval\": \"%s\", \"baseline\": null, \"ratio\": null}\n",
-                       tm, ts, threads, nseeds, ms[mi], fs[fi], K, dm, hm, sm, cm, tune ? "cifar10-valid valid" : "cifar10 test");
+                       tm, ts, threads, nseeds, ms[mi], fs[fi], K, dm, hm, sm, cm, loadavg(), tune ? "cifar10-valid valid" : "cifar10 test");
+                /* the speed target: training at K = 424 within 30 s on 2 cores */
+                if (K == 424)
+                    printf("{\"bench\": \"predictor_eval\", \"metric\": \"train_seconds\", \"value\": %.2f, \"std\": %.2f, "
+                           "\"unit\": \"s\", \"threads\": %d, \"n\": %d, \"model\": \"%s\", \"features\": \"%s\", "
+                           "\"k\": %d, \"cpu_seconds\": %.2f, \"load\": %.2f, \"baseline\": \"target 30 s\", "
+                           "\"ratio\": %.3f}\n",
+                           sm, std_of(secs, nseeds), threads, nseeds, ms[mi], fs[fi], K, cm, loadavg(), sm / 30.0);
                 fflush(stdout);
                 if (tl < sizeof table - 256)
                     tl += (size_t)snprintf(table + tl, sizeof table - tl,

@@ -53,6 +53,8 @@ static void fill_normal(nr_rng *r, double *x, size_t n, double scale)
  * rare, and the number of such skips is checked to stay small. */
 typedef double (*loss_fn)(void *ctx);
 
+static int gradcheck_quiet; /* set while checking deliberately broken gradients */
+
 typedef struct gc_result {
     int checked, skipped, bad;
     double worst;
@@ -81,7 +83,8 @@ static void gradcheck(loss_fn f, void *ctx, double *x, const double *grad, size_
         if (e > res->worst) res->worst = e;
         if (e > tol) {
             res->bad++;
-            fprintf(stderr, "  gradcheck: entry %zu analytic %.10g numeric %.10g\n", i, grad[i], num);
+            if (!gradcheck_quiet)
+                fprintf(stderr, "  gradcheck: entry %zu analytic %.10g numeric %.10g\n", i, grad[i], num);
         }
     }
 }
@@ -156,6 +159,19 @@ static void test_gcn_layer(nr_adjacency adj)
     CHECK_GRAD(rw, D * D);
     CHECK_GRAD(rb, D);
     CHECK_GRAD(rh, nd);
+    /* The check must be able to fail: a backward that forgets the residual term (dh += dpre;
+     * after the call dout holds dpre) or mis-scales one entry of dW is caught. */
+    double dh_bad[G * 8 * D], dW_bad[D * D];
+    for (size_t i = 0; i < nd; i++) dh_bad[i] = dh[i] - dout[i];
+    memcpy(dW_bad, dW, sizeof dW_bad);
+    dW_bad[D + 2] = dW_bad[D + 2] * 1.001 + 1e-4;
+    gc_result bh = {0}, bw = {0};
+    gradcheck_quiet = 1;
+    gradcheck(gcn_probe, &c, h, dh_bad, nd, 1e-6, &bh);
+    gradcheck(gcn_probe, &c, W, dW_bad, D * D, 1e-6, &bw);
+    gradcheck_quiet = 0;
+    CHECK_MSG(bh.bad > (int)nd / 4, "residual term missing: only %d of %d entries flagged", bh.bad, (int)nd);
+    CHECK_MSG(bw.bad == 1, "one wrong dW entry: %d entries flagged", bw.bad);
     /* at least some units are inactive, so the ReLU mask is exercised */
     int zeros = 0;
     for (size_t i = 0; i < nd; i++) zeros += out[i] == 0;
@@ -408,6 +424,30 @@ static void test_full_loss(nr_predictor_kind kind, int H, int X, nr_adjacency ad
     gc_result res = {0};
     gradcheck(full_probe, &c, c.theta, grad, c.lay.total, 1e-6, &res);
     CHECK_GRAD(res, c.lay.total);
+    /* The same check on deliberately broken gradients must fail: one wrong entry in each
+     * parameter block (embedding, first GCN weight, last GCN bias, head) is flagged, and so
+     * is a gradient with the sign of one block flipped. */
+    {
+        size_t pos[4] = {c.lay.E + 3, c.lay.W[0] + 7, c.lay.b[c.d.L - 1] + 1, c.lay.w + 2};
+        double *bad = malloc(c.lay.total * sizeof *bad);
+        gradcheck_quiet = 1;
+        for (int k = 0; k < 4; k++) {
+            memcpy(bad, grad, c.lay.total * sizeof *bad);
+            bad[pos[k]] += 1e-4 + 1e-3 * fabs(bad[pos[k]]);
+            gc_result br = {0};
+            gradcheck(full_probe, &c, c.theta, bad, c.lay.total, 1e-6, &br);
+            CHECK_MSG(br.bad == 1, "wrong entry %zu: %d entries flagged", pos[k], br.bad);
+        }
+        memcpy(bad, grad, c.lay.total * sizeof *bad);
+        for (int i = 0; i < c.d.D * c.d.D; i++) bad[c.lay.W[1] + (size_t)i] = -bad[c.lay.W[1] + (size_t)i];
+        gc_result bs = {0};
+        gradcheck(full_probe, &c, c.theta, bad, c.lay.total, 1e-6, &bs);
+        gradcheck_quiet = 0;
+        int nz = 0;
+        for (int i = 0; i < c.d.D * c.d.D; i++) nz += fabs(grad[c.lay.W[1] + (size_t)i]) > 1e-5;
+        CHECK_MSG(nz > 0 && bs.bad >= nz, "sign-flipped W[1]: %d flagged, %d nonzero entries", bs.bad, nz);
+        free(bad);
+    }
     /* loss value equals a recomputation of the definition from the scores */
     full_probe(&c);
     double ref = 0;
@@ -583,6 +623,15 @@ static void test_training(void)
                 nr_predictor_predict(p1, g_arch + 1000, g_fake_naswot + 1000, 50, s1, NULL);
                 nr_predictor_predict(p2, g_arch + 1000, g_fake_naswot + 1000, 50, s2, NULL);
                 CHECK(same_doubles(s1, s2, 50));
+                /* and the model files are byte-identical */
+                char f1[128], f2[128];
+                tmp_path(f1, sizeof f1, "det1.json");
+                tmp_path(f2, sizeof f2, "det2.json");
+                CHECK(nr_predictor_save(p1, f1, NULL) == NR_OK && nr_predictor_save(p2, f2, NULL) == NR_OK);
+                size_t n1 = 0, n2 = 0;
+                char *t1 = read_file(f1, &n1), *t2 = read_file(f2, &n2);
+                CHECK(t1 && t2 && n1 == n2 && n1 > 0 && memcmp(t1, t2, n1) == 0);
+                free(t1), free(t2);
             }
             nr_predictor_free(p1), nr_predictor_free(p2), nr_predictor_free(p3);
         }

@@ -115,11 +115,10 @@ typedef struct nr_predictor_config {
 } nr_predictor_config;
 
 /* Documented defaults (chosen on held-out training labels, see README "Predictors"):
- *   embed_dim 32, layers 4, head_hidden 0, adjacency PLAIN, prune 2, features 0,
- *   epochs 200, batch 64, lr 2e-3, beta1 0.9, beta2 0.999, weight_decay 5e-4, clip 5,
- *   ensemble 5, folds 5, patience 40, min_epochs 20, seed 1, no progress callback.
- * (Values may be revised by tuning; the header of predictor.c/train.c states the current
- * ones and nr_predictor_config_default is the single source of truth.) */
+ *   embed_dim 32, layers 4, head_hidden 32, adjacency PLAIN, prune 2, features 0,
+ *   epochs 200, batch 64, lr 4e-3, beta1 0.9, beta2 0.999, weight_decay 5e-4, clip 5,
+ *   ensemble 5, folds 5, patience 40, refit 1, min_epochs 20, ema 0, seed 1, no progress
+ *   callback.  nr_predictor_config_default is the single source of truth. */
 nr_predictor_config nr_predictor_config_default(nr_predictor_kind kind);
 
 /* Check a configuration; NR_ERR_INVALID naming the first bad field. */
@@ -155,7 +154,8 @@ nr_status nr_predictor_compare(const nr_predictor *p, const nr_arch *a, double n
 const nr_predictor_config *nr_predictor_get_config(const nr_predictor *p);
 
 /* What training did (after nr_predictor_train; a loaded model keeps n, holdout_tau,
- * epochs_run, best_epoch and seconds from its file). */
+ * epochs_run and best_epoch from its file; its seconds is NaN: the file holds no wall time, so
+ * that the same inputs and seed give a byte-identical file). */
 typedef struct nr_predictor_info {
     size_t n_train;       /* labelled archs given to training */
     double holdout_tau;   /* mean over members of the best held-out-fold Kendall tau

@@ -1,6 +1,7 @@
 /* Predictor model files: JSON through jansson (format described in predictor.h).
  * Saving writes every number with 17 significant digits (exact round trip); loading checks
  * every field and reports the JSON path of the first problem. */
+#include <errno.h>
 #include <jansson.h>
 #include <math.h>
 #include <stdio.h>
@@ -117,7 +118,7 @@ static json_t *build(const nr_predictor *p)
     int nm = p->members < 64 ? p->members : 64;
     json_object_set_new(train, "n", json_integer((json_int_t)p->info.n_train));
     json_object_set_new(train, "holdout_tau", num_or_null(p->info.holdout_tau));
-    json_object_set_new(train, "seconds", num_or_null(p->info.seconds));
+    /* no wall time here: the same inputs and seed must give a byte-identical file */
     json_object_set_new(train, "epochs_run", int_array(p->info.epochs_run, (size_t)nm));
     json_object_set_new(train, "best_epoch", int_array(p->info.best_epoch, (size_t)nm));
     json_object_set_new(train, "refit_epochs", json_integer(p->info.refit_epochs));
@@ -141,12 +142,14 @@ nr_status nr_predictor_save(const nr_predictor *p, const char *path, nr_error *e
         json_decref(root);
         return st;
     }
+    errno = 0;
     int rc = json_dumpf(root, f, JSON_INDENT(1) | JSON_REAL_PRECISION(17));
     if (rc == 0) rc = fputc('\n', f) == EOF ? -1 : 0;
+    int e = errno; /* a large model meets a full disk inside the dump, not at the commit */
     json_decref(root);
     if (rc) {
         nr_outfile_abort(of);
-        return nr_error_set(err, NR_ERR_IO, path, 0, 0, "cannot write the model");
+        return nr_error_set(err, NR_ERR_IO, path, 0, 0, "write failed: %s", e ? strerror(e) : "i/o error");
     }
     return nr_outfile_commit(of, err);
 }
@@ -417,7 +420,6 @@ static nr_status load_body(const ld *c, const json_t *root, nr_predictor **out)
         if ((v = json_object_get(tr, "n")) && json_is_integer(v) && json_integer_value(v) >= 0)
             p->info.n_train = (size_t)json_integer_value(v);
         if ((v = json_object_get(tr, "holdout_tau")) && json_is_number(v)) p->info.holdout_tau = json_number_value(v);
-        if ((v = json_object_get(tr, "seconds")) && json_is_number(v)) p->info.seconds = json_number_value(v);
         if ((v = json_object_get(tr, "refit_epochs")) && json_is_integer(v)) p->info.refit_epochs = (int)json_integer_value(v);
         json_t *er = json_object_get(tr, "epochs_run"), *be = json_object_get(tr, "best_epoch");
         for (int m = 0; m < p->members && m < 64; m++) {

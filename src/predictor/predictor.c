@@ -5,19 +5,23 @@
 
 #include "predictor/pred.h"
 
+/* head_hidden 32 and lr 4e-3 were chosen by the cross-validated Kendall tau on the training
+ * labels (held-out folds, K = 424, 2 seeds; never the evaluation set): against no hidden layer
+ * and lr 2e-3 it went from 0.795 to 0.832; the normalised adjacency lost 0.009 (README,
+ * "Predictors"). */
 nr_predictor_config nr_predictor_config_default(nr_predictor_kind kind)
 {
     nr_predictor_config c = {
         .kind = kind,
         .embed_dim = 32,
         .layers = 4,
-        .head_hidden = 0,
+        .head_hidden = 32,
         .adjacency = NR_ADJ_PLAIN,
         .prune = 2,
         .features = 0,
         .epochs = 200,
         .batch = 64,
-        .lr = 2e-3,
+        .lr = 4e-3,
         .beta1 = 0.9,
         .beta2 = 0.999,
         .weight_decay = 5e-4,
@@ -139,6 +143,7 @@ nr_predictor *pp_alloc(const nr_predictor_config *cfg, int hist_cap)
     p->hist_loss = calloc((size_t)p->members * (size_t)(hist_cap > 0 ? hist_cap : 1), sizeof *p->hist_loss);
     p->hist_tau = calloc((size_t)p->members * (size_t)(hist_cap > 0 ? hist_cap : 1), sizeof *p->hist_tau);
     p->info.holdout_tau = NAN;
+    p->info.seconds = NAN;
     if (!p->theta || !p->score_mean || !p->score_std || !p->hist_n || !p->hist_loss || !p->hist_tau) {
         nr_predictor_free(p);
         return NULL;
