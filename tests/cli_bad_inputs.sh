@@ -10,19 +10,10 @@
 #   sh tests/cli_bad_inputs.sh --print      print "kind<TAB>file<TAB>exit<TAB>stderr" as
 #                                           observed (to review and update EXPECTED)
 # $NASRANK_BIN is the CLI under test, $NASRANK_SOURCE the source tree.
-BIN=${NASRANK_BIN:-build/nasrank}
-SRC=${NASRANK_SOURCE:-.}
-case $BIN in /*) ;; *) BIN=$(pwd)/$BIN ;; esac
-SRC=$(cd "$SRC" && pwd)
+. "$(dirname "$0")/lib_cli.sh"
 DIR=$SRC/tests/bad_inputs
 PRINT=0
 [ "${1:-}" = "--print" ] && PRINT=1
-T=$(mktemp -d)
-trap 'chmod -R u+w "$T" 2>/dev/null; rm -rf "$T"' EXIT
-pass=0
-fail=0
-ok() { pass=$((pass + 1)); }
-bad() { fail=$((fail + 1)); echo "FAIL: $*" >&2; }
 TAB=$(printf '\t')
 
 # The real data (for everything that is not under test): $NASRANK_DATA, else the usual places.
@@ -239,5 +230,4 @@ for f in "$DIR"/*; do
 done
 [ $PRINT = 1 ] && exit 0
 echo "cli_bad_inputs: $n inputs tried"
-echo "$pass passed, $fail failed"
-[ $fail -eq 0 ]
+report

@@ -14,38 +14,20 @@
 # The `seconds` columns are wall time and differ between runs by design; byte-identity checks
 # use --no-timing.  $NASRANK_BIN is the CLI under test, $NASRANK_SOURCE the source tree.
 # Ends with "N passed, N failed".
-BIN=${NASRANK_BIN:-build/nasrank}
-SRC=${NASRANK_SOURCE:-.}
-case $BIN in /*) ;; *) BIN=$(pwd)/$BIN ;; esac
-SRC=$(cd "$SRC" && pwd)
-T=$(mktemp -d)
+. "$(dirname "$0")/lib_cli.sh"
 trap 'jobs -p | xargs -r kill -9 2>/dev/null; chmod -R u+w "$T" 2>/dev/null; rm -rf "$T"' EXIT
 chmod 755 "$T"
-pass=0
-fail=0
 faults=0
 xfail=0
-ok() { pass=$((pass + 1)); }
-bad() { fail=$((fail + 1)); echo "FAIL: $*" >&2; }
 fault() { faults=$((faults + 1)); }
 t_start=$(date +%s)
 section() { echo "cli_faults: $1 ($(($(date +%s) - t_start)) s)" >&2; }
-# expect CODE DESCRIPTION -- command...   (stdout -> $T/out, stderr -> $T/err)
-expect() {
-    code=$1; desc=$2; shift 3
-    "$@" >"$T/out" 2>"$T/err"
-    rc=$?
-    if [ $rc -eq "$code" ]; then ok; else bad "$desc: exit $rc, wanted $code; stderr: $(head -c 300 "$T/err")"; fi
-}
 # same_err DESCRIPTION TEXT: stderr is exactly TEXT (one line)
 same_err() {
     printf '%s\n' "$2" >"$T/want"
     if cmp -s "$T/want" "$T/err"; then ok; else bad "$1: stderr
   want: $2
   got:  $(head -c 400 "$T/err")"; fi
-}
-same() { # same FILE1 FILE2 DESCRIPTION
-    if cmp -s "$1" "$2"; then ok; else bad "$3: $1 and $2 differ"; fi
 }
 # nothing_left DIR PATTERN DESCRIPTION: no file in DIR matches the shell PATTERN
 nothing_left() {
@@ -425,5 +407,4 @@ done
 
 section "done"
 echo "cli_faults: $faults faults injected, $xfail known out-of-memory aborts outside the CLI (XFAIL)"
-echo "$pass passed, $fail failed"
-[ $fail -eq 0 ]
+report

@@ -1,24 +1,7 @@
 #!/bin/sh
 # CLI smoke tests of the predictor commands (train, rank): exit codes, messages, outputs,
 # determinism.  $NASRANK_BIN is the CLI under test.  Ends with "N passed, N failed".
-BIN=${NASRANK_BIN:-build/nasrank}
-SRC=${NASRANK_SOURCE:-.}
-T=$(mktemp -d)
-trap 'rm -rf "$T"' EXIT
-pass=0
-fail=0
-ok() { pass=$((pass + 1)); }
-bad() { fail=$((fail + 1)); echo "FAIL: $*" >&2; }
-# expect CODE DESCRIPTION -- command...   (stdout -> $T/out, stderr -> $T/err)
-expect() {
-    code=$1; desc=$2; shift 3
-    "$@" >"$T/out" 2>"$T/err"
-    rc=$?
-    if [ $rc -eq "$code" ]; then ok; else bad "$desc: exit $rc, wanted $code; stderr: $(head -c 300 "$T/err")"; fi
-}
-has() { # has FILE PATTERN DESCRIPTION
-    if grep -q -- "$2" "$1"; then ok; else bad "$3: '$2' not in $1: $(head -c 300 "$1")"; fi
-}
+. "$(dirname "$0")/lib_cli.sh"
 
 # a tiny, fast configuration
 SMALL="--epochs 4 --ensemble 2 --folds 2 --dim 8 --layers 2 --hidden 8"
@@ -111,5 +94,4 @@ if [ -f "$ARCHS" ]; then
     fi
     expect 2 "train --archs and --train-size" -- "$BIN" train --archs "$ARCHS" --train-size 10 -o "$T/x.json"
 fi
-echo "$pass passed, $fail failed"
-[ $fail -eq 0 ]
+report

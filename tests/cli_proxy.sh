@@ -1,21 +1,7 @@
 #!/bin/sh
 # CLI tests of `nasrank score --proxy` (zero-cost proxies, ensembles, the v2 partial file).
 # $NASRANK_BIN is the CLI under test.  Ends with "N passed, N failed".
-BIN=${NASRANK_BIN:-build/nasrank}
-T=$(mktemp -d)
-trap 'rm -rf "$T"' EXIT
-pass=0
-fail=0
-ok() { pass=$((pass + 1)); }
-bad() { fail=$((fail + 1)); echo "FAIL: $*" >&2; }
-expect() { # expect CODE DESCRIPTION -- command...
-    code=$1; desc=$2; shift 3
-    "$@" >"$T/out" 2>"$T/err"
-    rc=$?
-    if [ $rc -eq "$code" ]; then ok; else bad "$desc: exit $rc, wanted $code; stderr: $(head -c 300 "$T/err")"; fi
-}
-has() { if grep -q -- "$2" "$1"; then ok; else bad "$3: '$2' not in $1: $(head -c 300 "$1")"; fi; }
-same() { if cmp -s "$1" "$2"; then ok; else bad "$3: $1 and $2 differ"; fi; }
+. "$(dirname "$0")/lib_cli.sh"
 col() { # col FILE NAME: the column's values, one per line
     awk -F, -v n="$2" 'NR == 1 { for (i = 1; i <= NF; i++) if ($i == n) c = i; next } { print $c }' "$1"
 }
@@ -95,5 +81,4 @@ expect 2 "bad proxy batch" -- "$BIN" score "$T/in.csv" --proxy snip --proxy-batc
 expect 1 "proxy batch larger than the images" -- "$BIN" score "$T/in.csv" --proxy snip --proxy-batch 4000 --dataset cifar100
 has "$T/err" "fewer than the batch of 4000 (--proxy-batch)" "proxy batch message"
 
-echo "$pass passed, $fail failed"
-[ $fail -eq 0 ]
+report

@@ -2,23 +2,7 @@
 # CLI tests of 'nasrank search' and 'nasrank correlate --plot': exit codes, messages, table and
 # JSON output, determinism, plot files.  $NASRANK_BIN is the CLI under test.
 # Ends with "N passed, N failed".
-BIN=${NASRANK_BIN:-build/nasrank}
-T=$(mktemp -d)
-trap 'rm -rf "$T"' EXIT
-pass=0
-fail=0
-ok() { pass=$((pass + 1)); }
-bad() { fail=$((fail + 1)); echo "FAIL: $*" >&2; }
-# expect CODE DESCRIPTION -- command...   (stdout -> $T/out, stderr -> $T/err)
-expect() {
-    code=$1; desc=$2; shift 3
-    "$@" >"$T/out" 2>"$T/err"
-    rc=$?
-    if [ $rc -eq "$code" ]; then ok; else bad "$desc: exit $rc, wanted $code; stderr: $(head -c 300 "$T/err")"; fi
-}
-has() { # has FILE PATTERN DESCRIPTION
-    if grep -q -- "$2" "$1"; then ok; else bad "$3: '$2' not in $1: $(head -c 300 "$1")"; fi
-}
+. "$(dirname "$0")/lib_cli.sh"
 is_svg() { # is_svg FILE DESCRIPTION: starts with <?xml or <svg, ends with </svg>, well-formed XML
     if { head -c 5 "$1" | grep -q '^<?xml' || head -c 4 "$1" | grep -q '^<svg'; } &&
         [ "$(tail -c 7 "$1" | tr -d '\n')" = "</svg>" ] &&
@@ -126,5 +110,4 @@ if [ -f "$TABLE" ]; then
     is_png "$T/c.png" "correlate --plot png"
     expect 2 "correlate --plot bad extension" -- "$BIN" correlate "$T/valid.csv" --plot "$T/c.jpg"
 fi
-echo "$pass passed, $fail failed"
-[ $fail -eq 0 ]
+report

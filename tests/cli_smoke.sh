@@ -1,23 +1,7 @@
 #!/bin/sh
 # CLI smoke tests: exit codes, messages, outputs.  $NASRANK_BIN is the CLI under test.
 # Ends with "N passed, N failed".
-BIN=${NASRANK_BIN:-build/nasrank}
-T=$(mktemp -d)
-trap 'rm -rf "$T"' EXIT
-pass=0
-fail=0
-ok() { pass=$((pass + 1)); }
-bad() { fail=$((fail + 1)); echo "FAIL: $*" >&2; }
-# expect CODE DESCRIPTION -- command...   (stdout -> $T/out, stderr -> $T/err)
-expect() {
-    code=$1; desc=$2; shift 3
-    "$@" >"$T/out" 2>"$T/err"
-    rc=$?
-    if [ $rc -eq "$code" ]; then ok; else bad "$desc: exit $rc, wanted $code; stderr: $(head -c 300 "$T/err")"; fi
-}
-has() { # has FILE PATTERN DESCRIPTION
-    if grep -q -- "$2" "$1"; then ok; else bad "$3: '$2' not in $1: $(head -c 300 "$1")"; fi
-}
+. "$(dirname "$0")/lib_cli.sh"
 
 expect 0 "help" -- "$BIN" --help
 has "$T/out" "usage: nasrank" "help text"
@@ -93,5 +77,9 @@ if [ -f "$ARCHS" ]; then
     expect 1 "resume with other settings" -- "$BIN" score "$ARCHS" --batch 8 --resume -o "$T/other.csv"
     has "$T/err" "other settings" "resume settings mismatch message"
 fi
-echo "$pass passed, $fail failed"
-[ $fail -eq 0 ]
+
+# JSON output stays valid whatever bytes a kept column holds: Latin-1, control bytes
+printf 'arch,note\n|none~0|+|none~0|none~1|+|none~0|none~1|none~2|,"caf\351 \303\251 \001 ""q"""\n' >"$T/latin1.csv"
+expect 0 "score --json with non-UTF-8 cells" -- "$BIN" score "$T/latin1.csv" --batch 8 --no-timing --json
+if grep -qF '"note": "caf\ufffd '"$(printf '\303\251')"' \u0001 \"q\""' "$T/out"; then ok; else bad "non-UTF-8 cell escaped: $(cat "$T/out")"; fi
+report

@@ -32,6 +32,9 @@ int cli_apply_threads(const char *cmd, const char *arg);
 
 /* JSON-safe printing of a double: non-finite values become null. */
 void cli_json_number(FILE *f, double v);
+/* s as a JSON string: escapes quotes, backslashes and control bytes; bytes that are not
+ * valid UTF-8 become U+FFFD, so the output always parses. */
+void cli_json_string(FILE *f, const char *s);
 /* Shortest round-trip decimal for CSV/JSON ("%.17g" trimmed); "nan"/"inf"/"-inf" in CSV. */
 void cli_fmt_double(char *buf, size_t n, double v);
 

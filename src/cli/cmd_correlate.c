@@ -51,18 +51,6 @@ static int cell_value(const char *s, double *v)
     return (end != s && *end == '\0') ? 0 : -1;
 }
 
-static void json_string(FILE *f, const char *s)
-{
-    fputc('"', f);
-    for (; *s; s++) {
-        unsigned char ch = (unsigned char)*s;
-        if (ch == '"' || ch == '\\') fprintf(f, "\\%c", ch);
-        else if (ch < 0x20) fprintf(f, "\\u%04x", ch);
-        else fputc(ch, f);
-    }
-    fputc('"', f);
-}
-
 /* A cell for an error message: at most 40 bytes, control bytes as '?'. */
 static const char *shorten(const char *s, char *buf, size_t size)
 {
@@ -225,7 +213,7 @@ int cmd_correlate(int argc, char **argv)
         const char *name = nr_csv_header(csv, (size_t)colidx[k]);
         if (format == 1) {
             printf("%s{\"column\": ", k ? ", " : "");
-            json_string(stdout, name);
+            cli_json_string(stdout, name);
             printf(", \"n\": %zu, \"dropped\": %zu, \"kendall\": ", r.n, r.dropped);
             cli_json_number(stdout, r.kendall);
             printf(", \"spearman\": ");

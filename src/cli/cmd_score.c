@@ -426,25 +426,13 @@ static int output_columns(const score_opts *o, out_col *cols)
     return n;
 }
 
-static void json_string(FILE *f, const char *s)
-{
-    fputc('"', f);
-    for (; *s; s++) {
-        unsigned char ch = (unsigned char)*s;
-        if (ch == '"' || ch == '\\') fprintf(f, "\\%c", ch);
-        else if (ch < 0x20) fprintf(f, "\\u%04x", ch);
-        else fputc(ch, f);
-    }
-    fputc('"', f);
-}
-
 /* A kept input cell in JSON: a number when it is one, else a string. */
 static void json_cell(FILE *f, const char *s)
 {
     char *end;
     double v = strtod(s, &end);
     if (*s && !*end && isfinite(v) && s[0] != ' ') cli_json_number(f, v);
-    else json_string(f, s);
+    else cli_json_string(f, s);
 }
 
 typedef struct out_ctx {
@@ -496,7 +484,7 @@ static void write_rows(FILE *f, const out_ctx *c)
             }
             if (o->json) {
                 if (!first) fputs(", ", f);
-                json_string(f, h);
+                cli_json_string(f, h);
                 fputs(": ", f);
                 json_cell(f, cell);
             } else {
@@ -529,7 +517,7 @@ static void write_rows(FILE *f, const out_ctx *c)
         if (o->keep_going) {
             if (o->json) {
                 fputs(", \"error\": ", f);
-                if (r->error) json_string(f, r->error);
+                if (r->error) cli_json_string(f, r->error);
                 else fputs("null", f);
             } else {
                 fputc(',', f);

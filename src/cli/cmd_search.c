@@ -331,16 +331,6 @@ static const char *col_test(nr_dataset ds)
     return ds == NR_DS_CIFAR10 ? "cifar10 test" : ds == NR_DS_CIFAR100 ? "cifar100 test" : "ImageNet16-120 test";
 }
 
-static void json_str(FILE *f, const char *s)
-{
-    fputc('"', f);
-    for (; *s; s++) {
-        if (*s == '"' || *s == '\\') fputc('\\', f);
-        fputc(*s, f);
-    }
-    fputc('"', f);
-}
-
 static void json_kv(FILE *f, const char *k, double v, int comma)
 {
     fprintf(f, "%s\"%s\": ", comma ? ", " : "", k);
@@ -353,11 +343,11 @@ static void write_json(FILE *f, const search_opts *o, const row *rows, int nrows
     fprintf(f, "{\"dataset\": \"%s\", \"runs\": %ld, \"seed\": %ld, \"reward_epochs\": %ld, ",
             nr_dataset_name(o->ds), o->runs, o->seed, o->reward_epochs);
     fprintf(f, "\"valid_metric\": ");
-    json_str(f, col_valid(o->ds));
+    cli_json_string(f, col_valid(o->ds));
     fprintf(f, ", \"test_metric\": ");
-    json_str(f, col_test(o->ds));
+    cli_json_string(f, col_test(o->ds));
     fprintf(f, ", \"scores\": ");
-    if (o->scores) json_str(f, o->scores);
+    if (o->scores) cli_json_string(f, o->scores);
     else fputs("null", f);
     fprintf(f, ", \"scores_computed\": %zu,\n \"rows\": [", sc ? nr_score_cache_computed(sc) : (size_t)0);
     for (int i = 0; i < nrows; i++) {
