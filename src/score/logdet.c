@@ -1,4 +1,11 @@
-/* log|det A| by LU with partial pivoting (LAPACKE_dgetrf), like numpy.linalg.slogdet. */
+/* log|det A| by LU with partial pivoting, like numpy.linalg.slogdet.
+ *
+ * LAPACK's unblocked dgetf2, not dgetrf: for the small kernels here (n = batch size) the
+ * blocked and recursive forms buy nothing, and their level-3 calls make BLIS allocate packing
+ * buffers, which it aborts the process on when memory runs out (found by the ulimit -v sweep
+ * of tests/cli_faults.sh); dgetf2 uses level-2 BLAS only and allocates nothing.
+ * The row-major buffer is handed over as column-major, i.e. A^T is factorised: no transposed
+ * copy, and det(A^T) = det(A), sign included. */
 #include <lapacke.h>
 #include <math.h>
 #include <stdlib.h>
@@ -20,10 +27,10 @@ nr_status nr_logdet(const double *a, int n, double *logdet, int *sign, nr_error 
         return nr_error_set(err, NR_ERR_NOMEM, NULL, 0, 0, "out of memory in logdet (n=%d)", n);
     }
     memcpy(lu, a, (size_t)n * n * sizeof *lu);
-    lapack_int info = LAPACKE_dgetrf(LAPACK_ROW_MAJOR, n, n, lu, n, piv);
+    lapack_int info = LAPACKE_dgetf2(LAPACK_COL_MAJOR, n, n, lu, n, piv);
     nr_status st = NR_OK;
     if (info < 0) {
-        st = nr_error_set(err, NR_ERR_INTERNAL, NULL, 0, 0, "dgetrf argument %d invalid", (int)-info);
+        st = nr_error_set(err, NR_ERR_INTERNAL, NULL, 0, 0, "dgetf2 argument %d invalid", (int)-info);
     } else if (info > 0) { /* exactly zero pivot: singular */
         *logdet = -INFINITY;
         *sign = 0;
