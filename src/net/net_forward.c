@@ -106,10 +106,25 @@ static void cell_forward(fwd *f, const nr_stage *st)
     const nr_arch *a = &net->arch;
     int B = f->B, C = st->Cout, H = st->H, HW = H * H;
     size_t n = (size_t)B * C * HW;
-    int written[4] = {1, 0, 0, 0};
+    /* v[j]: where node j's values are.  A node whose only computed input is one skip edge is
+     * that source itself, not a copy of it (copies were ~15% of a skip-heavy arch's time). */
+    float *v[4] = {f->node[0], f->node[1], f->node[2], f->node[3]};
+    int written[4] = {1, 0, 0, 0}, aliased[4] = {0, 0, 0, 0};
+    for (int t = 1; t < 4; t++) {
+        int inputs = 0, skip_from = -1;
+        for (int e = 0; e < NR_NUM_EDGES; e++)
+            if (nr_edge_to(e) == t && a->op[e] != NR_OP_NONE && net->needed[nr_edge_from(e)]) {
+                inputs++;
+                if (a->op[e] == NR_OP_SKIP) skip_from = nr_edge_from(e);
+            }
+        if (inputs == 1 && skip_from >= 0) {
+            v[t] = v[skip_from];
+            written[t] = aliased[t] = 1;
+        }
+    }
     for (int src = 0; src < 3; src++) {
         if (!net->needed[src]) continue;
-        float *x = f->node[src];
+        float *x = v[src];
         if (!written[src]) { /* every edge into it is `none` */
             memset(x, 0, n * sizeof *x);
             written[src] = 1;
@@ -123,7 +138,7 @@ static void cell_forward(fwd *f, const nr_stage *st)
             for (int s = 0; s < grp->m; s++) {
                 int t = grp->target[s];
                 if (net->needed[t]) {
-                    dst[s] = f->node[t];
+                    dst[s] = v[t];
                     add[s] = written[t];
                     written[t] = any = 1;
                 } else { /* its codes count, its output does not: compute into scratch */
@@ -139,26 +154,28 @@ static void cell_forward(fwd *f, const nr_stage *st)
         int pooled = 0; /* f->P holds avgpool(x) */
         for (int e = 0; e < NR_NUM_EDGES; e++) {
             int to = nr_edge_to(e);
-            if (nr_edge_from(e) != src || !net->needed[to]) continue;
+            if (nr_edge_from(e) != src || !net->needed[to] || aliased[to]) continue;
             if (a->op[e] == NR_OP_SKIP) {
-                accumulate(f->node[to], x, n, &written[to]);
+                accumulate(v[to], x, n, &written[to]);
             } else if (a->op[e] == NR_OP_AVGPOOL3X3) {
                 if (!written[to]) {
-                    nr_avgpool3x3_forward(f->node[to], x, B, C, H, H);
+                    nr_avgpool3x3_forward(v[to], x, B, C, H, H);
                     written[to] = 1;
                     continue;
                 }
                 if (!pooled) nr_avgpool3x3_forward(f->P, x, B, C, H, H);
                 pooled = 1;
-                nr_add_inplace(f->node[to], f->P, n);
+                nr_add_inplace(v[to], f->P, n);
             }
         }
     }
-    if (!written[3]) memset(f->node[3], 0, n * sizeof(float));
-    /* node 3 is the output: it becomes node 0 of the next stage */
+    if (!written[3]) memset(v[3], 0, n * sizeof(float));
+    /* node 3 is the output: the buffer holding it becomes node 0 of the next stage */
+    int k = 0;
+    while (f->node[k] != v[3]) k++;
     float *t = f->node[0];
-    f->node[0] = f->node[3];
-    f->node[3] = t;
+    f->node[0] = f->node[k];
+    f->node[k] = t;
 }
 
 /* ResNet basic block: out = conv1x1(avgpool2x2(x)) + BN(conv(relu(BN(conv_s2(relu(x)))))). */

@@ -545,6 +545,14 @@ ARCHS = [
      7, 16, 5, 10, 32, "same, seed 7"),
     ("|none~0|+|nor_conv_3x3~0|nor_conv_1x1~1|+|nor_conv_1x1~0|skip_connect~1|avg_pool_3x3~2|",
      1, 8, 1, 100, 16, "small config, 16x16 input (2x2 mean of the normalised 32x32 images)"),
+    # a node whose only input is one skip edge is its source (no copy in nasrank's forward):
+    # output node 3 held by node 1's, node 2's and node 0's buffer
+    ("|nor_conv_3x3~0|+|avg_pool_3x3~0|none~1|+|none~0|skip_connect~1|none~2|",
+     1, 16, 5, 10, 32, "node 3 = skip of node 1; node 2 dead"),
+    ("|none~0|+|nor_conv_3x3~0|none~1|+|none~0|none~1|skip_connect~2|",
+     1, 16, 5, 10, 32, "node 3 = skip of node 2"),
+    ("|nor_conv_1x1~0|+|skip_connect~0|none~1|+|none~0|none~1|skip_connect~2|",
+     1, 16, 5, 10, 32, "node 3 = node 2 = node 0 through skips; node 1 dead but read by a conv"),
 ]
 
 
