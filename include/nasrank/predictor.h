@@ -116,7 +116,7 @@ typedef struct nr_predictor_config {
 
 /* Documented defaults (chosen on held-out training labels, see README "Predictors"):
  *   embed_dim 32, layers 4, head_hidden 32, adjacency PLAIN, prune 2, features 0,
- *   epochs 200, batch 64, lr 4e-3, beta1 0.9, beta2 0.999, weight_decay 5e-4, clip 5,
+ *   epochs 400, batch 64, lr 4e-3, beta1 0.9, beta2 0.999, weight_decay 5e-4, clip 5,
  *   ensemble 5, folds 5, patience 40, refit 1, min_epochs 20, ema 0, seed 1, no progress
  *   callback.  nr_predictor_config_default is the single source of truth. */
 nr_predictor_config nr_predictor_config_default(nr_predictor_kind kind);
