@@ -7,12 +7,22 @@
  * `cifar10` test accuracy.  Mean +- std over seeds; training seconds.  Also tau over one arch
  * per evaluated class (the class's smallest benchmark index: "dedup").
  *
+ * Pool mode (--pool FILE): the same, but within the archs of a `nasrank score --proxy ...`
+ * file only (those with a value of every proxy feature asked for): the K training archs are
+ * drawn from them and tau is taken over the rest of them (again without the training archs'
+ * isomorphism classes), so feature sets that need proxies too slow to compute for all 15,625
+ * archs are compared on the same archs, with the same training draws, as "none".
+ *
  * Output: one JSON line per (model, features, K) (DESIGN.md section 10, with extra keys),
  * then a "table" line.  Options:
- *   --scores FILE   NASWOT scores of all archs (nasrank score --all output, or its partial
- *                   file; default $NASRANK_NASWOT_SCORES); without it the NASWOT rows are
- *                   skipped (said on stderr)
- *   --quick         K = 50, 100; 2 seeds; no NASWOT rows
+ *   --scores FILE   proxy scores (nasrank score [--proxy ...] output or its partial file;
+ *                   default $NASRANK_NASWOT_SCORES) with a column for every proxy feature of
+ *                   --featsets (naswot, synflow, snip, grad_norm, grasp, fisher, jacob_cov);
+ *                   archs without a value are neither trained on nor evaluated in rows that
+ *                   use the feature.  Without it the rows with proxy features are skipped
+ *   --pool FILE     pool mode (above); FILE also serves as --scores; needs a feature set
+ *                   with a proxy feature (they define the pool)
+ *   --quick         K = 50, 100; 2 seeds; no rows with proxy features
  *   --k LIST        training sizes (default 50,100,424,1000)
  *   --seeds N       seeds 0..N-1 (default 5);  --seed0 S  first seed
  *   --models LIST   comparator,relativistic
@@ -106,7 +116,8 @@ int main(int argc, char **argv)
     int nseeds = opt(argc, argv, "--seeds") ? atoi(opt(argc, argv, "--seeds")) : quick ? 2 : 5;
     int seed0 = opt(argc, argv, "--seed0") ? atoi(opt(argc, argv, "--seed0")) : 0;
     int threads = opt(argc, argv, "--threads") ? atoi(opt(argc, argv, "--threads")) : 2;
-    const char *scores = opt(argc, argv, "--scores");
+    const char *scores = opt(argc, argv, "--scores"), *pool = opt(argc, argv, "--pool");
+    if (!scores && pool) scores = pool;
     if (!scores && getenv("NASRANK_NASWOT_SCORES") && *getenv("NASRANK_NASWOT_SCORES"))
         scores = getenv("NASRANK_NASWOT_SCORES");
     int tune = opt(argc, argv, "--metric") && !strcmp(opt(argc, argv, "--metric"), "valid");
@@ -116,17 +127,34 @@ int main(int argc, char **argv)
     nr_error err = {0};
     nr_table *t = NULL;
     if (nr_table_load(NULL, &t, &err)) return die(&err);
-    double *naswot = malloc(NR_NUM_ARCHS * sizeof *naswot);
+    /* the proxy features of every feature set: read together (U columns, bit order) */
+    unsigned masks[MAXL], U = 0;
+    for (int fi = 0; fi < nf; fi++) {
+        char fname[64];
+        snprintf(fname, sizeof fname, "%s", fs[fi]);
+        for (char *p = fname; *p; p++)
+            if (*p == '+') *p = ',';
+        if (nr_predictor_features_parse(fname, &masks[fi], &err)) return die(&err);
+        U |= masks[fi] & NR_FEAT_SCORES;
+    }
+    int SU = nr_predictor_num_score_features(U);
+    double *fall = malloc((size_t)NR_NUM_ARCHS * (size_t)(SU ? SU : 1) * sizeof *fall); /* (lex id, SU) */
     size_t nscored = 0;
-    if (scores) {
-        if (nr_naswot_scores_read(scores, t, naswot, &nscored, &err)) return die(&err);
-        fprintf(stderr, "# %zu NASWOT scores from %s\n", nscored, scores);
+    if (scores && SU) {
+        if (nr_feature_scores_read(scores, t, U, fall, &nscored, &err)) return die(&err);
+        fprintf(stderr, "# %zu archs with every proxy feature asked for, from %s\n", nscored, scores);
+    }
+    if (pool && !SU) {
+        fprintf(stderr, "bench_predictor_eval: --pool needs a feature set with a proxy feature (the pool is the "
+                        "archs with a value of every proxy feature asked for)\n");
+        return 2;
     }
 
     /* per benchmark index: arch, lexicographic id, class, labels */
     static nr_arch arch[NR_NUM_ARCHS];
     static int cls_of[NR_NUM_ARCHS], lex[NR_NUM_ARCHS];
-    static double ytrain[NR_NUM_ARCHS], yeval[NR_NUM_ARCHS], nw[NR_NUM_ARCHS];
+    static double ytrain[NR_NUM_ARCHS], yeval[NR_NUM_ARCHS];
+    static unsigned char in_pool[NR_NUM_ARCHS];
     int cls_lex[NR_NUM_ARCHS];
     int ncls = pg_iso_classes(cls_lex);
     for (int i = 0; i < NR_NUM_ARCHS; i++) {
@@ -136,8 +164,14 @@ int main(int argc, char **argv)
         cls_of[i] = cls_lex[lex[i]];
         ytrain[i] = nr_table_acc(r, NR_DS_CIFAR10_VALID, NR_METRIC_VALID, 200);
         yeval[i] = tune ? ytrain[i] : nr_table_acc(r, NR_DS_CIFAR10, NR_METRIC_TEST, 200);
-        nw[i] = scores ? naswot[lex[i]] : NAN;
+        int all = scores != NULL;
+        for (int j = 0; all && j < SU; j++) all = !isnan(fall[(size_t)lex[i] * SU + j]);
+        in_pool[i] = pool ? all : 1;
     }
+    int npool = 0, *pool_idx = malloc(NR_NUM_ARCHS * sizeof *pool_idx);
+    for (int i = 0; i < NR_NUM_ARCHS; i++)
+        if (in_pool[i]) pool_idx[npool++] = i;
+    if (pool) fprintf(stderr, "# pool: %d archs from %s\n", npool, pool);
     /* class representative: smallest benchmark index */
     int *rep = malloc((size_t)ncls * sizeof *rep);
     for (int c = 0; c < ncls; c++) rep[c] = -1;
@@ -145,8 +179,8 @@ int main(int argc, char **argv)
         if (rep[cls_of[i]] < 0) rep[cls_of[i]] = i;
 
     nr_arch *ta = malloc(NR_NUM_ARCHS * sizeof *ta), *ea = malloc(NR_NUM_ARCHS * sizeof *ea);
-    double *ty = malloc(NR_NUM_ARCHS * sizeof *ty), *tn = malloc(NR_NUM_ARCHS * sizeof *tn);
-    double *ey = malloc(NR_NUM_ARCHS * sizeof *ey), *en = malloc(NR_NUM_ARCHS * sizeof *en);
+    double *ty = malloc(NR_NUM_ARCHS * sizeof *ty), *tn = malloc(NR_NUM_ARCHS * 7 * sizeof *tn);
+    double *ey = malloc(NR_NUM_ARCHS * sizeof *ey), *en = malloc(NR_NUM_ARCHS * 7 * sizeof *en);
     double *pred = malloc(NR_NUM_ARCHS * sizeof *pred), *dp = malloc(NR_NUM_ARCHS * sizeof *dp);
     double *dy = malloc(NR_NUM_ARCHS * sizeof *dy);
     int *perm = malloc(NR_NUM_ARCHS * sizeof *perm), *eidx = malloc(NR_NUM_ARCHS * sizeof *eidx);
@@ -158,19 +192,21 @@ int main(int argc, char **argv)
     int first_row = 1;
     for (int mi = 0; mi < nm; mi++)
         for (int fi = 0; fi < nf; fi++) {
-            unsigned mask = 0;
-            char fname[64];
-            snprintf(fname, sizeof fname, "%s", fs[fi]);
-            for (char *p = fname; *p; p++)
-                if (*p == '+') *p = ',';
-            if (nr_predictor_features_parse(fname, &mask, &err)) return die(&err);
-            if ((mask & NR_FEAT_NASWOT) && (!scores || quick)) {
+            unsigned mask = masks[fi];
+            int S = nr_predictor_num_score_features(mask), col[7];
+            for (int k = 0; k < S; k++) { /* column of feature k in fall */
+                unsigned bit = nr_predictor_score_feature(mask, k);
+                col[k] = 0;
+                for (int j = 0; j < SU; j++)
+                    if (nr_predictor_score_feature(U, j) == bit) col[k] = j;
+            }
+            if (S && (!scores || (quick && !pool))) {
                 fprintf(stderr, "# skipping %s / %s: no --scores file%s\n", ms[mi], fs[fi], quick ? " (or --quick)" : "");
                 continue;
             }
             for (int ki = 0; ki < nk; ki++) {
                 int K = atoi(ks[ki]);
-                if (K < 4 || K > 10000) continue;
+                if (K < 4 || K > 10000 || K >= npool) continue;
                 double tau[100], taud[100], secs[100], cpus[100], htau[100];
                 for (int s = 0; s < nseeds; s++) {
                     int seed = seed0 + s;
@@ -187,24 +223,28 @@ int main(int argc, char **argv)
                     IOPT("--min-epochs", min_epochs) IOPT("--refit", refit) DOPT("--ema", ema) DOPT("--lr", lr) DOPT("--wd", weight_decay)
                     DOPT("--clip", clip) DOPT("--beta1", beta1)
                     if ((v = opt(argc, argv, "--adj"))) cfg.adjacency = strcmp(v, "normalised") ? NR_ADJ_PLAIN : NR_ADJ_NORMALISED;
-                    /* training sample: partial Fisher-Yates over benchmark indices */
+                    /* training sample: partial Fisher-Yates over the pool (every benchmark index
+                     * without --pool) */
                     nr_rng r = nr_rng_stream((uint64_t)seed, "predictor_eval.sample");
-                    for (int i = 0; i < NR_NUM_ARCHS; i++) perm[i] = i;
+                    for (int i = 0; i < npool; i++) perm[i] = pool_idx[i];
                     memset(used, 0, (size_t)ncls);
                     int n = 0;
                     for (int k = 0; k < K; k++) {
-                        int j = k + (int)nr_rng_below(&r, (uint64_t)(NR_NUM_ARCHS - k));
+                        int j = k + (int)nr_rng_below(&r, (uint64_t)(npool - k));
                         int tmp = perm[k];
                         perm[k] = perm[j];
                         perm[j] = tmp;
-                        int i = perm[k];
-                        if ((mask & NR_FEAT_NASWOT) && isnan(nw[i])) continue; /* unscored: skip */
-                        ta[n] = arch[i], ty[n] = ytrain[i], tn[n] = nw[i], n++;
+                        int i = perm[k], miss = 0;
+                        for (int q = 0; q < S; q++) miss |= isnan(fall[(size_t)lex[i] * SU + col[q]]);
+                        if (miss) continue; /* unscored: skip */
+                        ta[n] = arch[i], ty[n] = ytrain[i];
+                        for (int q = 0; q < S; q++) tn[(size_t)n * S + q] = fall[(size_t)lex[i] * SU + col[q]];
+                        n++;
                         used[cls_of[i]] = 1;
                     }
                     nr_predictor *p = NULL;
                     double t0 = bench_now(), c0 = cpu_now();
-                    if (nr_predictor_train(&cfg, ta, ty, (mask & NR_FEAT_NASWOT) ? tn : NULL, (size_t)n, &p, &err))
+                    if (nr_predictor_train(&cfg, ta, ty, S ? tn : NULL, (size_t)n, &p, &err))
                         return die(&err);
                     secs[s] = bench_now() - t0;
                     cpus[s] = cpu_now() - c0;
@@ -212,11 +252,15 @@ int main(int argc, char **argv)
                     nr_predictor_get_info(p, &info);
                     htau[s] = info.holdout_tau;
                     int ne = 0;
-                    for (int i = 0; i < NR_NUM_ARCHS; i++) {
-                        if (used[cls_of[i]] || ((mask & NR_FEAT_NASWOT) && isnan(nw[i]))) continue;
-                        eidx[ne] = i, ea[ne] = arch[i], ey[ne] = yeval[i], en[ne] = nw[i], ne++;
+                    for (int pi = 0; pi < npool; pi++) {
+                        int i = pool_idx[pi], miss = 0;
+                        for (int q = 0; q < S; q++) miss |= isnan(fall[(size_t)lex[i] * SU + col[q]]);
+                        if (used[cls_of[i]] || miss) continue;
+                        eidx[ne] = i, ea[ne] = arch[i], ey[ne] = yeval[i];
+                        for (int q = 0; q < S; q++) en[(size_t)ne * S + q] = fall[(size_t)lex[i] * SU + col[q]];
+                        ne++;
                     }
-                    if (nr_predictor_predict(p, ea, (mask & NR_FEAT_NASWOT) ? en : NULL, (size_t)ne, pred, &err))
+                    if (nr_predictor_predict(p, ea, S ? en : NULL, (size_t)ne, pred, &err))
                         return die(&err);
                     nr_kendall_tau_b(pred, ey, (size_t)ne, &tau[s], NULL);
                     int nd = 0;
@@ -236,8 +280,9 @@ int main(int argc, char **argv)
                 printf("{\"bench\": \"predictor_eval\", \"metric\": \"kendall_tau\", \"value\": %.4f, \"std\": %.4f, "
                        "\"unit\": \"tau\", \"threads\": %d, \"n\": %d, \"model\": \"%s\", \"features\": \"%s\", \"k\": %d, "
                        "\"tau_dedup\": %.4f, \"holdout_tau\": %.4f, \"train_seconds\": %.2f, \"train_cpu_seconds\": %.2f, \"load\": %.2f, "
-                       "\"eval\": \"%s\", \"baseline\": null, \"ratio\": null}\n",
-                       tm, ts, threads, nseeds, ms[mi], fs[fi], K, dm, hm, sm, cm, loadavg(), tune ? "cifar10-valid valid" : "cifar10 test");
+                       "\"eval\": \"%s\", \"pool\": %d, \"baseline\": null, \"ratio\": null}\n",
+                       tm, ts, threads, nseeds, ms[mi], fs[fi], K, dm, hm, sm, cm, loadavg(), tune ? "cifar10-valid valid" : "cifar10 test",
+                       pool ? npool : 0);
                 /* the speed target: training at K = 424 within 30 s on 2 cores */
                 if (K == 424)
                     printf("{\"bench\": \"predictor_eval\", \"metric\": \"train_seconds\", \"value\": %.2f, \"std\": %.2f, "
@@ -256,7 +301,7 @@ int main(int argc, char **argv)
         }
     printf("%s]}\n", table);
     free(rep), free(ta), free(ea), free(ty), free(tn), free(ey), free(en), free(pred), free(dp), free(dy);
-    free(perm), free(eidx), free(used), free(naswot);
+    free(perm), free(eidx), free(used), free(fall), free(pool_idx);
     nr_table_free(t);
     return 0;
 }

@@ -93,5 +93,46 @@ if [ -f "$ARCHS" ]; then
         bad "nasrank score for the NASWOT fixture"
     fi
     expect 2 "train --archs and --train-size" -- "$BIN" train --archs "$ARCHS" --train-size 10 -o "$T/x.json"
+
+    # proxy features (synflow, jacob_cov) from `nasrank score --proxy` columns
+    has_help() { "$BIN" train --help | grep -q -- "$1" && ok || bad "train --help lists $1"; }
+    for f in naswot synflow snip grad_norm grasp fisher jacob_cov params flops; do has_help "$f"; done
+    TINY="--epochs 3 --ensemble 2 --folds 2 --dim 8 --layers 2 -q --no-eval"
+    if "$BIN" score "$T/archs8.csv" --proxy synflow,jacob_cov --proxy-batch 8 --no-timing --threads 1 -o "$T/p8.csv" 2>"$T/err"; then
+        has "$T/p8.csv" "^index,arch_str,synflow,jacob_cov,params,flops$" "proxy score columns"
+        expect 0 "train with synflow from --scores" -- "$BIN" train --archs "$T/archs8.csv" --features synflow --scores "$T/p8.csv" $TINY -o "$T/sf.json"
+        has "$T/sf.json" '"synflow"' "synflow feature in the model"
+        has "$T/sf.json" '"floors"' "floors in the model"
+        expect 0 "train with synflow,jacob_cov,params" -- "$BIN" train --archs "$T/archs8.csv" --features jacob_cov,params,synflow --scores "$T/p8.csv" $TINY -o "$T/sj.json"
+        has "$T/out" "features params,synflow,jacob_cov;" "train header lists the features in bit order"
+        expect 0 "rank reads the proxy columns of IN.csv" -- "$BIN" rank --model "$T/sj.json" "$T/p8.csv" -o "$T/rsj.csv"
+        has "$T/rsj.csv" "^index,arch_str,synflow,jacob_cov,params,flops,predicted,rank$" "rank output columns"
+        [ "$(sed 1d "$T/rsj.csv" | wc -l)" -eq 8 ] && ok || bad "rank: one row per arch"
+        expect 0 "rank with --scores" -- "$BIN" rank --model "$T/sj.json" "$T/archs8.csv" --scores "$T/p8.csv" -o "$T/rsj2.csv"
+        # the same predictions whichever way the columns came
+        [ "$(cut -d, -f7,8 "$T/rsj.csv")" = "$(cut -d, -f3,4 "$T/rsj2.csv")" ] && ok || bad "rank: IN.csv columns and --scores predict the same"
+        # the features matter: another synflow column gives other predictions
+        awk -F, 'BEGIN{OFS=","} NR==1{print; next} {$3 = $3 * 1e12 + 1; print}' "$T/p8.csv" >"$T/p8x.csv"
+        expect 0 "rank with other synflow values" -- "$BIN" rank --model "$T/sj.json" "$T/p8x.csv" -o "$T/rsj3.csv"
+        [ "$(cut -d, -f7 "$T/rsj.csv")" != "$(cut -d, -f7 "$T/rsj3.csv")" ] && ok || bad "rank: synflow changes the prediction"
+        expect 1 "rank without the proxy columns" -- "$BIN" rank --model "$T/sj.json" "$T/archs8.csv"
+        has "$T/err" "^nasrank: $T/archs8.csv:1: the model uses the proxy input(s) synflow,jacob_cov: .*nasrank score .* --proxy synflow,jacob_cov" "missing proxy columns message"
+        # errors: a missing column, a NaN cell, no --scores
+        expect 1 "train: column missing from --scores" -- "$BIN" train --archs "$T/archs8.csv" --features synflow,snip --scores "$T/p8.csv" $TINY -o "$T/x.json"
+        has "$T/err" "^nasrank: $T/p8.csv:1: no 'snip' column in the scores file (run .nasrank score --proxy snip. first)" "missing column message"
+        awk -F, 'BEGIN{OFS=","} NR==4{$3 = "nan"} {print}' "$T/p8.csv" >"$T/p8nan.csv"
+        expect 1 "train: NaN synflow cell" -- "$BIN" train --archs "$T/archs8.csv" --features synflow --scores "$T/p8nan.csv" $TINY -o "$T/x.json"
+        has "$T/err" "^nasrank: $T/p8nan.csv:4:3: synflow score is NaN" "NaN cell message (train)"
+        expect 1 "rank: NaN synflow cell" -- "$BIN" rank --model "$T/sj.json" "$T/p8nan.csv"
+        has "$T/err" "^nasrank: $T/p8nan.csv:4:3: synflow score is NaN" "NaN cell message (rank)"
+        awk -F, 'BEGIN{OFS=","} NR==3{$3 = "-2"} {print}' "$T/p8.csv" >"$T/p8neg.csv"
+        expect 1 "train: negative synflow" -- "$BIN" train --archs "$T/archs8.csv" --features synflow --scores "$T/p8neg.csv" $TINY -o "$T/x.json"
+        has "$T/err" "p8neg.csv:3:3: synflow score is -2 (finite and >= 0 required)" "negative synflow message"
+        expect 2 "train: synflow without --scores" -- "$BIN" train --archs "$T/archs8.csv" --features synflow $TINY -o "$T/x.json"
+        has "$T/err" "features synflow needs --scores FILE" "synflow without --scores message"
+        [ ! -e "$T/x.json" ] && ok || bad "no model written after errors"
+    else
+        bad "nasrank score --proxy synflow,jacob_cov for the proxy fixture: $(head -c 300 "$T/err")"
+    fi
 fi
 report

@@ -40,6 +40,16 @@ expect 0 "predictor" -- "$BIN" search --strategy predictor --budget 8 --pred-ini
 has "$T/out" "^predictor *8 queries .* 8\.0$" "predictor row"
 expect 2 "bad predictor kind" -- "$BIN" search --strategy predictor --pred-kind bogus
 expect 2 "bad predictor features" -- "$BIN" search --strategy predictor --pred-features speed
+# predictor with proxy features: their columns of --scores (made-up values for every arch)
+awk 'BEGIN {print "index,synflow,jacob_cov"; for (i = 0; i < 15625; i++) printf "%d,%.6g,%s\n", i, exp((i * 7919) % 1000 / 25.0), (i % 97 == 5 ? "-inf" : -70 + (i % 13))}' >"$T/proxies.csv"
+expect 0 "predictor with synflow,jacob_cov" -- "$BIN" search --strategy predictor --budget 8 --pred-initial 4 --pred-per-round 4 --runs 2 --no-timing --pred-features jacob_cov,synflow,params --scores "$T/proxies.csv" --no-compute --json -o "$T/pf.json"
+has "$T/pf.json" '"pred_features": \["params", "synflow", "jacob_cov"\]' "predictor proxy features in the JSON"
+expect 0 "predictor with synflow again" -- "$BIN" search --strategy predictor --budget 8 --pred-initial 4 --pred-per-round 4 --runs 2 --no-timing --pred-features jacob_cov,synflow,params --scores "$T/proxies.csv" --no-compute --json -o "$T/pf2.json"
+same "$T/pf.json" "$T/pf2.json" "predictor with proxy features is reproducible"
+expect 2 "predictor synflow without --scores" -- "$BIN" search --strategy predictor --budget 8 --pred-features synflow
+has "$T/err" "pred-features synflow needs --scores FILE with a 'synflow' column" "synflow without --scores message"
+expect 1 "predictor: column missing" -- "$BIN" search --strategy predictor --budget 8 --pred-initial 4 --pred-per-round 4 --runs 1 --pred-features snip --scores "$T/proxies.csv" --no-compute
+has "$T/err" "proxies.csv:1: no 'snip' column in the header" "missing proxy column message"
 
 # JSON: every run, deterministic for a seed
 expect 1 "missing score file" -- "$BIN" search --strategy random,area --runs 4 -o "$T/a.json" --scores "$T/none.csv"

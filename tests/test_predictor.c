@@ -752,6 +752,13 @@ static void expect_bad(const char *name, const char *text, size_t n, nr_status c
     if (st == NR_OK) nr_predictor_free(p);
 }
 
+#define BAD_EDIT_OF(base, name, from, to, code, what)          \
+    t = replace(base, from, to);                                \
+    CHECK_MSG(t != NULL, "edit for %s not applicable", name);   \
+    if (t) expect_bad(name, t, strlen(t), code, what);          \
+    free(t);
+#define BAD_EDIT(name, from, to, code, what) BAD_EDIT_OF(good, name, from, to, code, what)
+
 static void test_files(void)
 {
     char path[128], path2[128];
@@ -762,7 +769,7 @@ static void test_files(void)
                   : "save/load round trip: comparator, bit-identical predictions")
         {
             nr_predictor_config c = small_cfg((nr_predictor_kind)kind);
-            c.features = NR_FEAT_ALL;
+            c.features = NR_FEAT_NASWOT | NR_FEAT_PARAMS | NR_FEAT_FLOPS;
             c.head_hidden = kind ? 0 : 6;
             c.adjacency = kind ? NR_ADJ_NORMALISED : NR_ADJ_PLAIN;
             nr_predictor *p = NULL, *q = NULL;
@@ -823,11 +830,6 @@ static void test_files(void)
         expect_bad("empty.json", "", 0, NR_ERR_PARSE, "invalid JSON");
         expect_bad("array.json", "[1, 2]", 6, NR_ERR_INVALID, "JSON object");
         expect_bad("other.json", "{\"format\": \"something\"}", 23, NR_ERR_INVALID, "not a nasrank predictor");
-#define BAD_EDIT(name, from, to, code, what)                    \
-    t = replace(good, from, to);                                \
-    CHECK_MSG(t != NULL, "edit for %s not applicable", name);   \
-    if (t) expect_bad(name, t, strlen(t), code, what);          \
-    free(t);
         BAD_EDIT("version.json", "\"version\": 1", "\"version\": 2", NR_ERR_INVALID, "unsupported format version 2");
         BAD_EDIT("version_str.json", "\"version\": 1", "\"version\": \"1\"", NR_ERR_INVALID, "version");
         BAD_EDIT("kind.json", "\"kind\": \"comparator\"", "\"kind\": \"regressor\"", NR_ERR_INVALID, "unknown model kind");
@@ -887,6 +889,279 @@ static void test_files(void)
     }
 }
 
+
+/* ---- proxy score features ---- */
+
+/* Fake proxy values for arch i (benchmark index), correlated with nothing in particular but
+ * spanning the ranges `nasrank score` gives: synflow 1e0..1e40 (0 for i % 41 == 3), snip
+ * 0.1..100, grasp signed, jacob_cov around -70 (-inf for i % 53 == 7). */
+static void fake_proxies(int i, double *synflow, double *snip, double *grasp, double *jacob)
+{
+    double u = (double)((i * 7919) % 1000) / 1000.0, w = (double)((i * 104729) % 997) / 997.0;
+    *synflow = i % 41 == 3 ? 0.0 : pow(10.0, 40.0 * u);
+    *snip = 0.1 * pow(1000.0, w);
+    *grasp = (u - 0.5) * 200.0 * w;
+    *jacob = i % 53 == 7 ? -INFINITY : -70.0 + 5.0 * (u - w);
+}
+
+/* The expected predictions of tests/fixtures/model_v1_naswot.json (a model file written before
+ * the proxy features existed: relativistic, naswot + params + flops, dim 4, 2 layers, hidden 5,
+ * 2 members, 5 epochs, batch 16, no folds, trained on benchmark indices 100 + 37 i, i < 40,
+ * with naswot 1400 + 7.25 (i % 13) + 0.5 i, -inf for i % 9 == 4) for benchmark indices
+ * 5000 + 111 i, i < 8, with naswot 1380 + 9.5 i (-inf for i = 3): printed with %a by that
+ * version of nasrank. */
+static const double v1_expected[8] = {0x1.44163f1a50032p+0, 0x1.a46aae7bb4b16p-1, 0x1.9fee4bb8e5c2p-2,
+                                      0x1.8846c5adaaeb5p-1, 0x1.03a500d1c04bap+0, 0x1.d0f0e6c9ef1f6p-1,
+                                      0x1.faefac4010678p-6, -0x1.218f957f71924p+0};
+
+static void test_score_features(void)
+{
+    TEST("feature names, masks and the score-column order")
+    {
+        unsigned mask = 0;
+        CHECK(nr_predictor_features_parse("jacob_cov,params,synflow,naswot", &mask, NULL) == NR_OK);
+        CHECK(mask == (NR_FEAT_JACOB_COV | NR_FEAT_PARAMS | NR_FEAT_SYNFLOW | NR_FEAT_NASWOT));
+        CHECK(nr_predictor_num_score_features(mask) == 3);
+        CHECK(nr_predictor_score_feature(mask, 0) == NR_FEAT_NASWOT && nr_predictor_score_feature(mask, 1) == NR_FEAT_SYNFLOW &&
+              nr_predictor_score_feature(mask, 2) == NR_FEAT_JACOB_COV && nr_predictor_score_feature(mask, 3) == 0);
+        CHECK(nr_predictor_features_parse("snip,grad_norm,grasp,fisher,flops", &mask, NULL) == NR_OK &&
+              nr_predictor_num_score_features(mask) == 4);
+        CHECK(nr_predictor_num_score_features(NR_FEAT_ALL) == 7 && nr_predictor_num_score_features(NR_FEAT_PARAMS | NR_FEAT_FLOPS) == 0);
+        nr_error err = {0};
+        CHECK(nr_predictor_features_parse("ensemble", &mask, &err) == NR_ERR_INVALID && strstr(err.text, "jacob_cov"));
+        CHECK(!strcmp(nr_predictor_feature_name(NR_FEAT_GRAD_NORM), "grad_norm") && !nr_predictor_feature_name(512));
+    }
+    TEST("score transforms on hand-made values")
+    {
+        char why[160];
+        double t = 0;
+        CHECK(pp_score_transform(NR_FEAT_NASWOT, 1234.5, &t, why, sizeof why) == 0 && t == 1234.5);
+        CHECK(pp_score_transform(NR_FEAT_NASWOT, -INFINITY, &t, why, sizeof why) == 0 && t == -INFINITY);
+        CHECK(pp_score_transform(NR_FEAT_JACOB_COV, -65.25, &t, why, sizeof why) == 0 && t == -65.25);
+        CHECK(pp_score_transform(NR_FEAT_SYNFLOW, 1e40, &t, why, sizeof why) == 0 && t == log(1e40));
+        CHECK(pp_score_transform(NR_FEAT_SNIP, 0.0, &t, why, sizeof why) == 0 && t == -INFINITY);
+        CHECK(pp_score_transform(NR_FEAT_FISHER, exp(1.0), &t, why, sizeof why) == 0 && t == 1.0);
+        CHECK(pp_score_transform(NR_FEAT_GRAD_NORM, 1.0, &t, why, sizeof why) == 0 && t == 0.0);
+        CHECK(pp_score_transform(NR_FEAT_GRASP, -(exp(1.0) - 1), &t, why, sizeof why) == 0 && fabs(t + 1.0) < 1e-15);
+        CHECK(pp_score_transform(NR_FEAT_GRASP, 0.0, &t, why, sizeof why) == 0 && t == 0.0);
+        CHECK(pp_score_transform(NR_FEAT_GRASP, 1e6, &t, why, sizeof why) == 0 && t == log1p(1e6));
+        CHECK(pp_score_transform(NR_FEAT_SYNFLOW, -1.0, &t, why, sizeof why) == -1 && strstr(why, "synflow score is -1"));
+        CHECK(pp_score_transform(NR_FEAT_SYNFLOW, -INFINITY, &t, why, sizeof why) == -1);
+        CHECK(pp_score_transform(NR_FEAT_GRASP, INFINITY, &t, why, sizeof why) == -1 && strstr(why, "grasp score is +inf"));
+        CHECK(pp_score_transform(NR_FEAT_JACOB_COV, INFINITY, &t, why, sizeof why) == -1);
+        static const unsigned all[] = {NR_FEAT_NASWOT, NR_FEAT_SYNFLOW, NR_FEAT_SNIP, NR_FEAT_GRAD_NORM,
+                                       NR_FEAT_GRASP, NR_FEAT_FISHER, NR_FEAT_JACOB_COV};
+        for (int k = 0; k < 7; k++) { /* NaN: always an error naming the feature */
+            nr_error err = {0};
+            CHECK(nr_predictor_check_score(all[k], NAN, &err) == NR_ERR_NUMERIC);
+            const char *nm = all[k] == NR_FEAT_NASWOT ? "NASWOT" : nr_predictor_feature_name(all[k]);
+            CHECK_MSG(strstr(err.text, nm) && strstr(err.text, "NaN"), "'%s'", err.text);
+        }
+        CHECK(nr_predictor_check_score(NR_FEAT_PARAMS, 1.0, NULL) == NR_ERR_INVALID);
+    }
+    TEST("floors and standardisation of proxy features (hand-made values)")
+    {
+        /* synflow e^0..e^6 and one 0 -> logs 0..6 and -inf: floor = 0 - std(0..6) = -2;
+         * jacob_cov -inf, 1, 3, 5, ... : floor = 1 - std(finite); grasp signed log1p */
+        enum { N = 8 };
+        nr_arch a[N];
+        double y[N], sc[N * 3];
+        double e6[7];
+        for (int i = 0; i < 7; i++) e6[i] = exp((double)i);
+        for (int i = 0; i < N; i++) {
+            a[i] = g_arch[40 + i];
+            y[i] = g_valid[40 + i];
+            sc[i * 3 + 0] = i < 7 ? e6[i] : 0.0;                /* synflow */
+            sc[i * 3 + 1] = i == 0 ? -5.0 : (double)(i % 3);   /* grasp */
+            sc[i * 3 + 2] = i == 0 ? -INFINITY : 2.0 * i - 1;  /* jacob_cov: 1, 3, ..., 13 */
+        }
+        nr_predictor_config c = small_cfg(NR_PRED_RELATIVISTIC);
+        c.features = NR_FEAT_SYNFLOW | NR_FEAT_GRASP | NR_FEAT_JACOB_COV;
+        c.folds = 0;
+        c.epochs = 2;
+        nr_predictor *p = NULL;
+        nr_error err = {0};
+        CHECK(nr_predictor_train(&c, a, y, sc, N, &p, &err) == NR_OK);
+        if (p) {
+            CHECK(p->nfeat == 3 && p->nscore == 3);
+            CHECK(p->feat_bit[0] == NR_FEAT_SYNFLOW && p->feat_bit[1] == NR_FEAT_GRASP && p->feat_bit[2] == NR_FEAT_JACOB_COV);
+            CHECK_NEAR(p->feat_floor[0], 0.0 - 2.0, 1e-12);            /* std of 0..6 = 2 */
+            CHECK_NEAR(p->feat_floor[2], 1.0 - sqrt(16.0), 1e-12);     /* std of 1,3,..,13 = 4 */
+            double mn = -log1p(5.0), s = mn, ss;
+            for (int i = 1; i < N; i++) s += log1p((double)(i % 3));
+            double mean = s / N;
+            CHECK_NEAR(p->feat_mean[1], mean, 1e-12);
+            ss = (mn - mean) * (mn - mean);
+            for (int i = 1; i < N; i++) ss += (log1p((double)(i % 3)) - mean) * (log1p((double)(i % 3)) - mean);
+            CHECK_NEAR(p->feat_std[1], sqrt(ss / N), 1e-12);
+            CHECK_NEAR(p->feat_floor[1], mn - sqrt(ss / N), 1e-12); /* grasp: no -inf; the floor is still stored */
+            /* synflow mean over 0..6 and the floor -2: (21 - 2) / 8 */
+            CHECK_NEAR(p->feat_mean[0], 19.0 / 8.0, 1e-12);
+            /* the standardised inputs of a new arch: synflow 0 -> floor; jacob_cov -inf -> floor */
+            double row[3] = {0.0, -(exp(1.0) - 1), -INFINITY}, x[3];
+            CHECK(pp_features(p, &g_arch[99], row, x, 0, &err) == NR_OK);
+            CHECK_NEAR(x[0], (-2.0 - p->feat_mean[0]) / p->feat_std[0], 1e-12);
+            CHECK_NEAR(x[1], (-1.0 - p->feat_mean[1]) / p->feat_std[1], 1e-12);
+            CHECK_NEAR(x[2], (p->feat_floor[2] - p->feat_mean[2]) / p->feat_std[2], 1e-12);
+            row[0] = exp(3.0);
+            CHECK(pp_features(p, &g_arch[99], row, x, 0, &err) == NR_OK);
+            CHECK_NEAR(x[0], (3.0 - p->feat_mean[0]) / p->feat_std[0], 1e-12);
+            /* NaN and a negative synflow are refused, naming the arch and the feature */
+            row[0] = NAN;
+            nr_error_clear(&err);
+            double out;
+            CHECK(nr_predictor_predict(p, &g_arch[99], row, 1, &out, &err) == NR_ERR_NUMERIC && strstr(err.text, "synflow score is NaN"));
+            row[0] = 1, row[2] = NAN;
+            nr_error_clear(&err);
+            CHECK(nr_predictor_predict(p, &g_arch[99], row, 1, &out, &err) == NR_ERR_NUMERIC && strstr(err.text, "jacob_cov score is NaN"));
+        }
+        nr_predictor_free(p);
+        /* NaN in training names the arch and the feature */
+        sc[5 * 3 + 1] = NAN;
+        nr_error_clear(&err);
+        p = NULL;
+        CHECK(nr_predictor_train(&c, a, y, sc, N, &p, &err) == NR_ERR_NUMERIC && p == NULL);
+        CHECK_MSG(strstr(err.text, "arch 5") && strstr(err.text, "grasp score is NaN"), "'%s'", err.text);
+        nr_error_clear(&err);
+        CHECK(nr_predictor_train(&c, a, y, NULL, N, &p, &err) == NR_ERR_INVALID && strstr(err.text, "synflow"));
+    }
+    TEST("training and prediction with proxy features use them, in bit order")
+    {
+        enum { N = 64, M = 200 };
+        nr_arch *a = g_arch + 300, *b = g_arch + 4000;
+        double *sc = malloc(N * 3 * sizeof *sc), *sb = malloc(M * 3 * sizeof *sb);
+        double s1[M], s2[M], s3[M];
+        for (int i = 0; i < N; i++) fake_proxies(300 + i, &sc[i * 3 + 1], &sc[i * 3 + 2], &s1[0], &sc[i * 3]);
+        for (int i = 0; i < M; i++) fake_proxies(4000 + i, &sb[i * 3 + 1], &sb[i * 3 + 2], &s1[0], &sb[i * 3]);
+        /* columns: naswot? no: jacob_cov is bit 256, synflow 8, snip 16 -> order synflow, snip, jacob_cov */
+        for (int i = 0; i < N; i++) {
+            double j = sc[i * 3];
+            sc[i * 3] = sc[i * 3 + 1], sc[i * 3 + 1] = sc[i * 3 + 2], sc[i * 3 + 2] = j;
+        }
+        for (int i = 0; i < M; i++) {
+            double j = sb[i * 3];
+            sb[i * 3] = sb[i * 3 + 1], sb[i * 3 + 1] = sb[i * 3 + 2], sb[i * 3 + 2] = j;
+        }
+        nr_predictor_config c = small_cfg(NR_PRED_COMPARATOR);
+        c.features = NR_FEAT_JACOB_COV | NR_FEAT_SNIP | NR_FEAT_SYNFLOW | NR_FEAT_FLOPS;
+        nr_predictor *p = NULL;
+        nr_error err = {0};
+        CHECK(nr_predictor_train(&c, a, g_valid + 300, sc, N, &p, &err) == NR_OK);
+        if (p) {
+            CHECK(p->nfeat == 4 && p->feat_bit[0] == NR_FEAT_FLOPS && p->feat_col[0] == -1 && p->feat_col[1] == 0 &&
+                  p->feat_col[3] == 2);
+            /* a synflow input that shows in x: log(synflow) standardised, at input 1 */
+            double x[4];
+            CHECK(pp_features(p, &b[0], sb, x, 0, &err) == NR_OK);
+            CHECK_NEAR(x[1], (log(sb[0]) - p->feat_mean[1]) / p->feat_std[1], 1e-12);
+            CHECK_NEAR(x[2], (log(sb[1]) - p->feat_mean[2]) / p->feat_std[2], 1e-12);
+            CHECK(nr_predictor_predict(p, b, sb, M, s1, &err) == NR_OK);
+            int finite = 1;
+            for (int i = 0; i < M; i++) finite &= isfinite(s1[i]);
+            CHECK(finite);
+            /* the features matter: other synflow values give other predictions */
+            for (int i = 0; i < M; i++) sb[i * 3] *= 1e10;
+            CHECK(nr_predictor_predict(p, b, sb, M, s2, &err) == NR_OK);
+            CHECK(!same_doubles(s1, s2, M));
+            /* compare agrees with predict: P(a beats b) > 1/2 iff s(a) > s(b) for one member */
+            double pr = NAN;
+            CHECK(nr_predictor_compare(p, &b[0], sb, &b[1], sb + 3, &pr, &err) == NR_OK && pr > 0 && pr < 1);
+            CHECK(nr_predictor_compare(p, &b[0], NULL, &b[1], sb + 3, &pr, &err) == NR_ERR_INVALID);
+            nr_error_clear(&err);
+            CHECK(nr_predictor_predict(p, b, NULL, M, s3, &err) == NR_ERR_INVALID && strstr(err.text, "synflow"));
+        }
+        nr_predictor_free(p);
+        free(sc), free(sb);
+    }
+    TEST("save/load round trip with proxy features: bit-identical predictions, floors stored")
+    {
+        char path[128], path2[128];
+        tmp_path(path, sizeof path, "proxies.json");
+        tmp_path(path2, sizeof path2, "proxies2.json");
+        enum { N = 80, M = 300 };
+        double *sc = malloc(N * 4 * sizeof *sc), *sb = malloc(M * 4 * sizeof *sb), s1[M], s2[M];
+        for (int i = 0; i < N; i++) fake_proxies(700 + i, &sc[i * 4 + 0], &sc[i * 4 + 1], &sc[i * 4 + 2], &sc[i * 4 + 3]);
+        for (int i = 0; i < M; i++) fake_proxies(6000 + i, &sb[i * 4 + 0], &sb[i * 4 + 1], &sb[i * 4 + 2], &sb[i * 4 + 3]);
+        nr_predictor_config c = small_cfg(NR_PRED_RELATIVISTIC);
+        c.features = NR_FEAT_SYNFLOW | NR_FEAT_SNIP | NR_FEAT_GRASP | NR_FEAT_JACOB_COV | NR_FEAT_PARAMS;
+        nr_predictor *p = NULL, *q = NULL;
+        nr_error err = {0};
+        CHECK(nr_predictor_train(&c, g_arch + 700, g_valid + 700, sc, N, &p, &err) == NR_OK);
+        CHECK(p && nr_predictor_save(p, path, &err) == NR_OK);
+        CHECK(nr_predictor_load(path, &q, &err) == NR_OK);
+        if (p && q) {
+            CHECK(nr_predictor_get_config(q)->features == c.features);
+            for (int k = 0; k < p->nfeat; k++)
+                CHECK(p->feat_floor[k] == q->feat_floor[k] && p->feat_mean[k] == q->feat_mean[k]);
+            CHECK(p->feat_floor[1] != 0 && p->feat_floor[4] != 0); /* synflow, jacob_cov saw 0 / -inf */
+            CHECK(nr_predictor_predict(p, g_arch + 6000, sb, M, s1, &err) == NR_OK);
+            CHECK(nr_predictor_predict(q, g_arch + 6000, sb, M, s2, &err) == NR_OK);
+            CHECK(same_doubles(s1, s2, M));
+            CHECK(nr_predictor_save(q, path2, &err) == NR_OK);
+            size_t n1 = 0, n2 = 0;
+            char *t1 = read_file(path, &n1), *t2 = read_file(path2, &n2);
+            CHECK(t1 && t2 && n1 == n2 && memcmp(t1, t2, n1) == 0);
+            CHECK(t1 && strstr(t1, "\"floors\"") && strstr(t1, "\"jacob_cov\""));
+            if (t1) { /* bad edits of this file */
+                char *t;
+                BAD_EDIT_OF(t1, "unknown_proxy.json", "\"synflow\"", "\"synflop\"", NR_ERR_INVALID,
+                         "features.names[1]: \"synflop\": expected one of");
+                BAD_EDIT_OF(t1, "dup_proxy.json", "\"snip\"", "\"synflow\"", NR_ERR_INVALID, "each at most once");
+                const char *fl = strstr(t1, "\"floors\": [\n   0.0,");
+                CHECK(fl != NULL);
+                BAD_EDIT_OF(t1, "floors_short.json", "\"floors\": [\n   0.0,", "\"floors\": [", NR_ERR_INVALID,
+                         "features.floors: expected 5 numbers, got 4");
+                BAD_EDIT_OF(t1, "floors_long.json", "\"floors\": [\n   0.0,", "\"floors\": [\n   0.0, 1.0,", NR_ERR_INVALID,
+                         "features.floors: expected 5 numbers, got 6");
+                BAD_EDIT_OF(t1, "floors_params.json", "\"floors\": [\n   0.0,", "\"floors\": [\n   2.5,", NR_ERR_INVALID,
+                         "features.floors[0] must be 0 for the computed feature params");
+                BAD_EDIT_OF(t1, "floors_type.json", "\"floors\": [", "\"floors\": 3, \"x\": [", NR_ERR_INVALID,
+                         "field 'features.floors' must be an array");
+            }
+            free(t1), free(t2);
+        }
+        nr_predictor_free(p), nr_predictor_free(q);
+        free(sc), free(sb);
+    }
+    TEST("a model file written before the proxy features loads and predicts bit for bit as before")
+    {
+        nr_predictor *q = NULL;
+        nr_error err = {0};
+        const char *path = NR_SOURCE_DIR "/tests/fixtures/model_v1_naswot.json";
+        nr_arch b[8];
+        double bn[8], s[8], s2[8];
+        for (int i = 0; i < 8; i++) {
+            b[i] = nr_table_by_index(g_table, 5000 + 111 * i)->arch;
+            bn[i] = i == 3 ? -INFINITY : 1380 + 9.5 * i;
+        }
+        CHECK_MSG(nr_predictor_load(path, &q, &err) == NR_OK, "%s", err.text);
+        if (q) {
+            CHECK(nr_predictor_get_config(q)->features == (NR_FEAT_NASWOT | NR_FEAT_PARAMS | NR_FEAT_FLOPS));
+            CHECK(q->feat_floor[0] == 1370.2688876223933 && q->feat_floor[1] == 0 && q->feat_floor[2] == 0);
+            CHECK(nr_predictor_predict(q, b, bn, 8, s, &err) == NR_OK);
+            CHECK(same_doubles(s, v1_expected, 8));
+        }
+        /* and training it again gives the same model */
+        nr_arch a[40];
+        double y[40], nw[40];
+        for (int i = 0; i < 40; i++) {
+            const nr_table_row *r = nr_table_by_index(g_table, 100 + 37 * i);
+            a[i] = r->arch;
+            y[i] = nr_table_acc(r, NR_DS_CIFAR10_VALID, NR_METRIC_VALID, 200);
+            nw[i] = i % 9 == 4 ? -INFINITY : 1400 + 7.25 * (i % 13) + 0.5 * i;
+        }
+        nr_predictor_config c = nr_predictor_config_default(NR_PRED_RELATIVISTIC);
+        c.features = 7, c.embed_dim = 4, c.layers = 2, c.head_hidden = 5, c.ensemble = 2, c.folds = 0, c.epochs = 5, c.batch = 16;
+        nr_predictor *p = NULL;
+        CHECK(nr_predictor_train(&c, a, y, nw, 40, &p, &err) == NR_OK);
+        if (p) {
+            CHECK(nr_predictor_predict(p, b, bn, 8, s2, &err) == NR_OK);
+            CHECK(same_doubles(s2, v1_expected, 8));
+        }
+        nr_predictor_free(p), nr_predictor_free(q);
+    }
+}
+
 static void test_scores_file(void)
 {
     char path[128];
@@ -929,6 +1204,64 @@ static void test_scores_file(void)
         CHECK(nr_naswot_scores_read(path, NULL, nw, &cnt, &err) == NR_ERR_PARSE && err.line == 3);
         free(nw);
     }
+    TEST("proxy score columns by name: CSV and v2 partial files")
+    {
+        unsigned mask = NR_FEAT_SYNFLOW | NR_FEAT_JACOB_COV | NR_FEAT_NASWOT;
+        double *v = malloc((size_t)NR_NUM_ARCHS * 3 * sizeof *v);
+        size_t cnt = 0;
+        nr_error err = {0};
+        nr_arch a = arch_of(ARCH_BEST), d = arch_of(ARCH_DEAD1);
+        int ia = nr_arch_to_id(&a), id = nr_arch_to_id(&d);
+        tmp_path(path, sizeof path, "proxies.csv");
+        /* columns in another order than the bit order, an extra column, a keep-going row */
+        const char *csv = "jacob_cov,arch,synflow,naswot,params\n-65.5," ARCH_BEST ",1e30,1650.5,1\n"
+                          "-inf," ARCH_DEAD1 ",0,-inf,2\n," ARCH_DEAD1 ",,,2\n";
+        write_file(path, csv, strlen(csv));
+        CHECK(nr_feature_scores_read(path, NULL, mask, v, &cnt, &err) == NR_OK && cnt == 2);
+        CHECK(v[ia * 3 + 0] == 1650.5 && v[ia * 3 + 1] == 1e30 && v[ia * 3 + 2] == -65.5);
+        CHECK(v[id * 3 + 0] == -INFINITY && v[id * 3 + 1] == 0 && v[id * 3 + 2] == -INFINITY && isnan(v[0]));
+        /* a missing column: the file and the column named */
+        nr_error_clear(&err);
+        CHECK(nr_feature_scores_read(path, NULL, NR_FEAT_SYNFLOW | NR_FEAT_SNIP, v, &cnt, &err) == NR_ERR_INVALID);
+        CHECK_MSG(!strcmp(err.source, path) && strstr(err.text, "no 'snip' column") && strstr(err.text, "--proxy snip"), "'%s'", err.text);
+        /* NaN and a negative synflow: FILE:LINE:COL and the feature */
+        const char *nan = "arch,synflow\n" ARCH_BEST ",nan\n";
+        write_file(path, nan, strlen(nan));
+        nr_error_clear(&err);
+        CHECK(nr_feature_scores_read(path, NULL, NR_FEAT_SYNFLOW, v, &cnt, &err) == NR_ERR_NUMERIC && err.line == 2 &&
+              err.column == 2 && strstr(err.text, "synflow score is NaN"));
+        const char *neg = "arch,synflow\n" ARCH_BEST ",-3\n";
+        write_file(path, neg, strlen(neg));
+        nr_error_clear(&err);
+        CHECK(nr_feature_scores_read(path, NULL, NR_FEAT_SYNFLOW, v, &cnt, &err) == NR_ERR_NUMERIC && strstr(err.text, "synflow score is -3"));
+        /* v2 partial: "id,seconds" then "value,seconds" per proxy of the header */
+        tmp_path(path, sizeof path, "proxies.partial");
+        const char *part = "# nasrank score partial v2 seed=1 batch=128 proxy_batch=64 dataset=cifar10 variant=reference "
+                           "proxies=naswot,synflow,grasp,jacob_cov images=x.bin\n"
+                           "5,0.5,1500.25,0.1,3e20,0.2,-7.5,0.1,-66,0.1\n"
+                           "6,0.5,-inf,0.1,0,0.2,0,0.1,-inf,0.1\n7,0.5,12";
+        write_file(path, part, strlen(part));
+        CHECK(nr_feature_scores_read(path, NULL, mask, v, &cnt, &err) == NR_OK && cnt == 2);
+        CHECK(v[5 * 3 + 0] == 1500.25 && v[5 * 3 + 1] == 3e20 && v[5 * 3 + 2] == -66 && isnan(v[7 * 3]));
+        CHECK(v[6 * 3 + 0] == -INFINITY && v[6 * 3 + 1] == 0 && v[6 * 3 + 2] == -INFINITY);
+        double g[NR_NUM_ARCHS];
+        CHECK(nr_feature_scores_read(path, NULL, NR_FEAT_GRASP, g, &cnt, &err) == NR_OK && g[5] == -7.5 && cnt == 2);
+        CHECK(nr_naswot_scores_read(path, NULL, g, &cnt, &err) == NR_OK && g[5] == 1500.25); /* not the seconds */
+        nr_error_clear(&err);
+        CHECK(nr_feature_scores_read(path, NULL, NR_FEAT_FISHER, g, &cnt, &err) == NR_ERR_INVALID &&
+              strstr(err.text, "no 'fisher' column") && strstr(err.text, "naswot,synflow,grasp,jacob_cov"));
+        const char *badv2 = "# nasrank score partial v2 proxies=naswot,synflow images=x\n5,0.5,1500.25,0.1\n";
+        write_file(path, badv2, strlen(badv2));
+        nr_error_clear(&err);
+        CHECK(nr_feature_scores_read(path, NULL, NR_FEAT_SYNFLOW, g, &cnt, &err) == NR_ERR_PARSE && err.line == 2);
+        /* a v1 partial holds NASWOT only */
+        const char *v1 = "# nasrank score partial v1 seed=1 batch=128\n5,100.25,1,77,0.1\n";
+        write_file(path, v1, strlen(v1));
+        nr_error_clear(&err);
+        CHECK(nr_feature_scores_read(path, NULL, NR_FEAT_SYNFLOW, g, &cnt, &err) == NR_ERR_INVALID &&
+              strstr(err.text, "no 'synflow' column"));
+        free(v);
+    }
 }
 
 int main(void)
@@ -958,6 +1291,7 @@ int main(void)
     }
     test_training();
     test_files();
+    test_score_features();
     test_scores_file();
     nr_table_free(g_table);
     /* remove the temp dir */

@@ -466,6 +466,53 @@ int main(void)
         free(touched);
     }
 
+    TEST("predictor: proxy features from their own score caches")
+    {
+        nr_predictor_config pc = nr_search_predictor_default();
+        pc.embed_dim = 8;
+        pc.layers = 2;
+        pc.ensemble = 1;
+        pc.epochs = 40;
+        pc.features = NR_FEAT_JACOB_COV | NR_FEAT_SYNFLOW;
+        nr_score_cache *fc[2] = {NULL, NULL}, *rev = NULL;
+        CHECK(nr_score_cache_create(T, &fc[0], &err) == NR_OK && nr_score_cache_create(T, &fc[1], &err) == NR_OK &&
+              nr_score_cache_create(T, &rev, &err) == NR_OK);
+        for (int i = 0; i < NR_NUM_ARCHS; i++) { /* synflow: a strong signal (its log is the valid accuracy) */
+            double acc = nr_table_acc(nr_table_by_index(T, i), NR_DS_CIFAR10_VALID, NR_METRIC_VALID, 200);
+            nr_score_cache_set(fc[0], i, exp(acc / 10.0), NULL);
+            nr_score_cache_set(rev, i, exp(-acc / 10.0), NULL);
+            nr_score_cache_set(fc[1], i, i % 50 == 3 ? -INFINITY : -70.0 + (i % 17), NULL);
+        }
+        nr_search_config c = nr_search_config_default(NR_SEARCH_PREDICTOR);
+        c.budget = 30;
+        c.pred_initial = 10;
+        c.pred_per_round = 10;
+        c.predictor = &pc;
+        c.pred_feature_scores = fc;
+        CHECK(nr_search_needs_scores(&c) == 0);
+        nr_search_result r1, r2;
+        CHECK(nr_search_run(T, NULL, &c, 0, &r1, &err) == NR_OK && r1.queries == 30);
+        nr_score_cache *fr[2] = {rev, fc[1]};
+        c.pred_feature_scores = fr;
+        CHECK(nr_search_run(T, NULL, &c, 0, &r2, &err) == NR_OK);
+        CHECK_MSG(r1.valid > r2.valid, "%.2f vs %.2f", r1.valid, r2.valid); /* the informative feature finds a better arch than its reverse */
+        /* a missing value names the feature; NaN is refused */
+        nr_score_cache *empty = NULL;
+        nr_error e = {0};
+        CHECK(nr_score_cache_create(T, &empty, &err) == NR_OK);
+        nr_score_cache *fm[2] = {fc[0], empty};
+        c.pred_feature_scores = fm;
+        nr_error_clear(&e);
+        CHECK(nr_search_run(T, NULL, &c, 0, &r2, &e) == NR_ERR_NOTFOUND && strstr(e.text, "predictor feature jacob_cov"));
+        for (int i = 0; i < NR_NUM_ARCHS; i++) nr_score_cache_set(empty, i, NAN, NULL);
+        nr_error_clear(&e);
+        CHECK(nr_search_run(T, NULL, &c, 0, &r2, &e) == NR_ERR_NUMERIC && strstr(e.text, "jacob_cov score is NaN"));
+        /* without caches the features read the run's scores: none given here */
+        c.pred_feature_scores = NULL;
+        CHECK(nr_search_needs_scores(&c) == 1);
+        nr_score_cache_free(fc[0]), nr_score_cache_free(fc[1]), nr_score_cache_free(rev), nr_score_cache_free(empty);
+    }
+
     TEST("every strategy: the same result on 1 and 2 threads")
     {
         /* The predictor trains ensemble members and predicts candidate chunks on the thread

@@ -26,13 +26,31 @@
  * Relativistic (ReNAS).  Scalar o(a) = v·f(a); loss = mean over ordered pairs i != j of a
  * minibatch of log(1 + exp(-(o_i - o_j) sign(y_i - y_j))).  The score is o.
  *
- * Extra inputs (graph level, appended to the pooled embedding), standardised with the
- * training set's mean and standard deviation (stored in the model):
- *   NR_FEAT_NASWOT  the NASWOT score (caller-supplied).  -inf (dead architecture) becomes the
- *                   floor  min(finite training scores) - 1 * std(finite training scores),
- *                   also for new archs; finite scores are used as they are.  NaN is an error.
+ * Extra inputs (graph level, appended to the pooled embedding in bit order), each first
+ * transformed (below), then standardised with the training set's mean and standard deviation
+ * (stored in the model).  Computed internally:
  *   NR_FEAT_PARAMS  log of the trainable parameter count (nr_arch_params, CIFAR-10 macro)
  *   NR_FEAT_FLOPS   log of the multiply-adds (nr_arch_flops, CIFAR-10 macro)
+ * Caller-supplied ("score features"): the per-architecture columns `nasrank score --proxy`
+ * writes (include/nasrank/proxy.h), passed as an n x S row-major matrix whose S columns are
+ * the score features of the mask in bit order (nr_predictor_score_feature):
+ *   NR_FEAT_NASWOT     naswot as it is
+ *   NR_FEAT_SYNFLOW    log(x)
+ *   NR_FEAT_SNIP       log(x)
+ *   NR_FEAT_GRAD_NORM  log(x)
+ *   NR_FEAT_GRASP      sign(x) log(1 + |x|)
+ *   NR_FEAT_FISHER     log(x)
+ *   NR_FEAT_JACOB_COV  jacob_cov as it is
+ * Why: synflow, snip, grad_norm and fisher are sums of non-negative terms that span many
+ * decades over NB201 (synflow ~1e0..1e50): standardised raw values would put nearly every
+ * arch in one spot and a few outliers far away; their logs are spread like naswot and
+ * jacob_cov, which are logarithms already.  grasp is signed, so the signed log1p keeps the
+ * sign and compresses the magnitude.  A value the transform maps to -inf (naswot or
+ * jacob_cov -inf: a dead architecture; x = 0 for the log features) takes the feature's floor
+ * min(finite transformed training values) - 1 * std(the same values) (1 when that std is 0;
+ * the floor is 0 when no training value is finite), also for new archs.  Refused, with
+ * NR_ERR_NUMERIC naming the feature: NaN and +inf always, negative (or -inf) values of the
+ * log features, an infinite grasp.  (ensemble is not a feature: it depends on the set scored.)
  *
  * Ensemble and early stopping.  `ensemble` members are trained from independent seeded
  * initialisations.  The training set is split into `folds` folds by isomorphism class (all
@@ -70,8 +88,32 @@ typedef enum nr_adjacency {
     NR_ADJ_NORMALISED = 1  /* Â = D_r^-1/2 (A^T + I) D_c^-1/2 */
 } nr_adjacency;
 
-/* Extra input features (bit mask). */
-enum { NR_FEAT_NASWOT = 1, NR_FEAT_PARAMS = 2, NR_FEAT_FLOPS = 4, NR_FEAT_ALL = 7 };
+/* Extra input features (bit mask; the values of the first three are those of model files
+ * written before the proxy features existed).  NR_FEAT_SCORES: the caller-supplied ones. */
+enum {
+    NR_FEAT_NASWOT = 1,
+    NR_FEAT_PARAMS = 2,
+    NR_FEAT_FLOPS = 4,
+    NR_FEAT_SYNFLOW = 8,
+    NR_FEAT_SNIP = 16,
+    NR_FEAT_GRAD_NORM = 32,
+    NR_FEAT_GRASP = 64,
+    NR_FEAT_FISHER = 128,
+    NR_FEAT_JACOB_COV = 256,
+    NR_FEAT_SCORES = NR_FEAT_NASWOT | NR_FEAT_SYNFLOW | NR_FEAT_SNIP | NR_FEAT_GRAD_NORM | NR_FEAT_GRASP |
+                     NR_FEAT_FISHER | NR_FEAT_JACOB_COV,
+    NR_FEAT_ALL = 511
+};
+
+/* S: the number of caller-supplied (score) features in mask. */
+int nr_predictor_num_score_features(unsigned mask);
+/* The k-th (0-based, bit order) score feature bit of mask; 0 when k >= S. */
+unsigned nr_predictor_score_feature(unsigned mask, int k);
+/* Name of one feature bit ("naswot", "synflow", ..., the `nasrank score` column), or NULL. */
+const char *nr_predictor_feature_name(unsigned bit);
+/* NR_OK when v is an acceptable value of score feature bit (see "Extra inputs"), else
+ * NR_ERR_NUMERIC with the reason, e.g. "synflow score is -2 (>= 0 required)". */
+nr_status nr_predictor_check_score(unsigned bit, double v, nr_error *err);
 
 /* Progress of a training run, for a progress bar.  Called from the training threads, one
  * call at a time (serialised by the library), after every epoch of every member. */
@@ -127,28 +169,31 @@ nr_status nr_predictor_config_check(const nr_predictor_config *cfg, nr_error *er
 typedef struct nr_predictor nr_predictor; /* opaque */
 
 /* Train on n labelled architectures (n >= 4; labels finite, higher = better).
- * naswot: n NASWOT scores (may be -inf, not NaN) when cfg->features has NR_FEAT_NASWOT,
- * else ignored (may be NULL).  *out is new (nr_predictor_free).  Errors: NR_ERR_INVALID
+ * scores: the n x S matrix of score features (row i = archs[i]; columns in bit order, see
+ * "Extra inputs") when S = nr_predictor_num_score_features(cfg->features) > 0, else ignored
+ * (may be NULL).  *out is new (nr_predictor_free).  Errors: NR_ERR_INVALID
  * (config, n, NULL pointers, bad arch), NR_ERR_NUMERIC (non-finite label, NaN score, a
  * diverged run), NR_ERR_NOMEM. */
 nr_status nr_predictor_train(const nr_predictor_config *cfg, const nr_arch *archs,
-                             const double *labels, const double *naswot, size_t n,
+                             const double *labels, const double *scores, size_t n,
                              nr_predictor **out, nr_error *err)
 #if defined(__GNUC__)
     __attribute__((warn_unused_result))
 #endif
     ;
 
-/* scores[i] for archs[i], higher = better (see the header comment).  naswot as for training
- * (n values, needed iff the model uses NR_FEAT_NASWOT).  Thread-safe on a shared predictor;
- * allocates a small workspace. */
+/* out[i] for archs[i], higher = better (see the header comment).  scores: the n x S score
+ * features as for training (needed iff the model has S > 0; else may be NULL).  Thread-safe
+ * on a shared predictor; allocates a small workspace. */
 nr_status nr_predictor_predict(const nr_predictor *p, const nr_arch *archs,
-                               const double *naswot, size_t n, double *scores, nr_error *err);
+                               const double *scores, size_t n, double *out, nr_error *err);
 
 /* Ensemble-mean probability that a beats b: comparator sigmoid(wa·f(a) + wb·f(b) + c),
- * relativistic sigmoid(o(a) - o(b)).  naswot_a / naswot_b ignored without NR_FEAT_NASWOT. */
-nr_status nr_predictor_compare(const nr_predictor *p, const nr_arch *a, double naswot_a,
-                               const nr_arch *b, double naswot_b, double *prob, nr_error *err);
+ * relativistic sigmoid(o(a) - o(b)).  scores_a / scores_b: S score features each (ignored,
+ * may be NULL, when S = 0). */
+nr_status nr_predictor_compare(const nr_predictor *p, const nr_arch *a, const double *scores_a,
+                               const nr_arch *b, const double *scores_b, double *prob,
+                               nr_error *err);
 
 /* Borrowed; valid until nr_predictor_free.  progress is NULL in a loaded model. */
 const nr_predictor_config *nr_predictor_get_config(const nr_predictor *p);
@@ -175,18 +220,23 @@ size_t nr_predictor_history(const nr_predictor *p, int member, const double **lo
 /* JSON model file (jansson), written atomically (nr_outfile):
  *   {"format": "nasrank-predictor", "version": 1, "kind": "comparator"|"relativistic",
  *    "config": {...hyper-parameters...},
- *    "features": {"names": [...], "mean": [...], "std": [...], "naswot_floor": x},
+ *    "features": {"names": [...], "mean": [...], "std": [...], "floors": [...],
+ *                 "naswot_floor": x},
  *    "members": [{"score_mean": m, "score_std": s, "embedding": [7*D], "gcn": [{"W": [D*D],
  *                 "b": [D]} x L], "mlp": {"W": [(D+X)*H], "b": [H]} (when H > 0),
  *                 "head": {"w": [...], "c": c}}, ...],
  *    "training": {...summary...}}
  * Matrices are row-major flat arrays (W[i][o] at i*out + o).  Numbers are written with 17
- * significant digits, so a loaded model predicts bit for bit what the saved one did. */
+ * significant digits, so a loaded model predicts bit for bit what the saved one did.
+ * names, mean, std and floors are per input, in bit order; floors[k] is the floor of a score
+ * feature (0 for params / flops).  naswot_floor repeats the naswot floor (0 without naswot)
+ * for older readers; files without "floors" (written before the proxy features) are read
+ * with the naswot floor from naswot_floor. */
 nr_status nr_predictor_save(const nr_predictor *p, const char *path, nr_error *err);
 
 /* Loading checks everything: JSON syntax (NR_ERR_PARSE with line/column), format name,
  * version (NR_ERR_INVALID "unsupported format version"), kind, hyper-parameter ranges,
- * feature names, every array's length and that every number is finite (NR_ERR_INVALID,
+ * feature names, every array's length (floors too) and that every number is finite (NR_ERR_INVALID,
  * naming the JSON path, e.g. "members[0].gcn[2].W: expected 1024 numbers, got 1000").
  * source names the data in errors.  *out is new. */
 nr_status nr_predictor_load(const char *path, nr_predictor **out, nr_error *err)
@@ -206,16 +256,26 @@ void nr_predictor_free(nr_predictor *p); /* accepts NULL */
 /* Names: "comparator" / "relativistic"; parse returns NR_ERR_INVALID for anything else. */
 const char *nr_predictor_kind_name(nr_predictor_kind kind);
 nr_status nr_predictor_kind_parse(const char *s, nr_predictor_kind *out, nr_error *err);
-/* "naswot,params,flops" (any subset, comma-separated; "" or "none" = 0) <-> mask. */
+/* Comma-separated feature names -> mask: any subset of naswot, params, flops, synflow, snip,
+ * grad_norm, grasp, fisher, jacob_cov ("" or "none" = 0; each at most once). */
 nr_status nr_predictor_features_parse(const char *s, unsigned *mask, nr_error *err);
 
-/* ---- NASWOT scores for the NR_FEAT_NASWOT input ----
- * Read a scores file into naswot[id] by lexicographic arch id (NR_NUM_ARCHS entries; NaN
- * where the file has no score).  Accepted: a CSV with an `arch` / `arch_str` or `index`
- * column and a `naswot` column (as `nasrank score` writes; -inf allowed; `index` needs the
- * table t, else t may be NULL), or the `nasrank score` partial-results file (first line
- * "# nasrank score partial ...", then "id,naswot,sign,units,seconds").  A repeated arch with
- * a different score is an error.  *count = archs with a score. */
+/* ---- Score features from a file ----
+ * Read the score features of mask (its S = nr_predictor_num_score_features(mask) >= 1 columns,
+ * named as the features) into out[id * S + k] by lexicographic arch id (NR_NUM_ARCHS rows;
+ * NaN where the file has no value).  Accepted: a CSV with an `arch` / `arch_str` or `index`
+ * column and one column per feature (as `nasrank score --proxy ...` writes; -inf allowed
+ * where the feature allows it; an empty cell, a row that failed in `score --keep-going`, is
+ * skipped; `index` needs the table t, else t may be NULL), or a `nasrank score` partial-
+ * results file: v1 ("# nasrank score partial v1 ..." then "id,naswot,sign,units,seconds";
+ * naswot only) or v2 ("# nasrank score partial v2 ... proxies=a,b,c ..." then "id,seconds"
+ * and "value,seconds" per listed proxy); a torn last line is ignored.  A value the feature
+ * refuses (nr_predictor_check_score: NaN, +inf, ...) or a repeated arch with a different value
+ * is an error at FILE:LINE:COL; a requested column the file lacks is NR_ERR_INVALID naming
+ * the file and the column.  *count = archs with all S values. */
+nr_status nr_feature_scores_read(const char *path, const nr_table *t, unsigned mask,
+                                 double *out, size_t *count, nr_error *err);
+/* The same for the naswot column alone (naswot[id], NR_NUM_ARCHS entries). */
 nr_status nr_naswot_scores_read(const char *path, const nr_table *t, double *naswot,
                                 size_t *count, nr_error *err);
 

@@ -67,9 +67,9 @@ void nr_score_cache_free(nr_score_cache *c);
  * `index` column, and the score column `column` (NULL: "naswot"), as `nasrank score` writes
  * it.  "-inf" / "inf" / "nan" cells are accepted (non-finite scores rank last); empty cells
  * are an error.  A repeated architecture must repeat its score.  Missing architectures stay
- * unknown.  Also accepted (column "naswot" only): the partial-results file of a running or
- * killed `nasrank score -o OUT` (OUT.partial: "# nasrank score partial ..." then
- * "id,naswot,sign,units,seconds" by lexicographic arch id; a torn last line is ignored).
+ * unknown.  Also accepted (a proxy column: naswot, synflow, snip, grad_norm, grasp, fisher,
+ * jacob_cov): the partial-results file of a running or killed `nasrank score -o OUT`
+ * (OUT.partial, v1 or v2, read as nr_feature_scores_read does; a torn last line is ignored).
  * Errors name FILE:LINE:COL.  On failure the cache is unchanged. */
 nr_status nr_score_cache_load_csv(nr_score_cache *c, const char *path, const char *column,
                                   nr_error *err);
@@ -147,6 +147,11 @@ typedef struct nr_search_config {
                            * top-K unseen archs by NASWOT score (needs scores) */
     const nr_predictor_config *predictor; /* predictor: the model and its training; NULL =
                                            * nr_search_predictor_default() (seed ignored) */
+    nr_score_cache *const *pred_feature_scores; /* predictor: the values of the model's proxy
+                           * features, one cache per score feature (nr_predictor_score_feature
+                           * order); NULL, or a NULL entry: that feature reads the run's
+                           * `scores` (as NASWOT always did).  Non-finite values other than the
+                           * -inf some proxies allow fail the fit (predictor.h).  Borrowed. */
     uint64_t seed;        /* run r: nr_rng_stream(seed, "search/run/<r>") */
     nr_search_observer observer; /* may be NULL */
     void *observer_ctx;
@@ -157,7 +162,7 @@ typedef struct nr_search_config {
 nr_search_config nr_search_config_default(nr_search_strategy s);
 
 /* 1 when cfg's strategy reads scores: naswot, area; predictor with pred_candidates > 0 or a
- * model using the NASWOT feature. */
+ * proxy feature without its own cache in pred_feature_scores. */
 int nr_search_needs_scores(const nr_search_config *cfg);
 
 /* The predictor settings the search uses by default (see search_predictor.c): the predictor

@@ -2,8 +2,9 @@
  *
  * Keeps every input column and adds `predicted` (higher = better; see predictor.h for how the
  * comparator's score relates to its pairwise wins) and `rank` (1 = best; tied scores share the
- * smallest rank).  A model with the NASWOT input takes the scores from a `naswot` column of
- * the input, else from --scores FILE, else computes them (slow).
+ * smallest rank).  A model with proxy inputs takes each from the input's column of that name
+ * (`naswot`, `synflow`, ...), else from --scores FILE; NASWOT alone is computed when neither
+ * has it (slow).
  */
 #include <getopt.h>
 #include <math.h>
@@ -23,8 +24,11 @@ static void help(FILE *f)
             "(higher = better) and 'rank' (1 = best, ties share the smallest rank).\n\n"
             "  -m, --model FILE     the model (required)\n"
             "  -o, --output FILE    write here (atomically) instead of stdout\n"
-            "      --scores FILE    NASWOT scores for a model with the NASWOT input, when IN.csv has no\n"
-            "                       'naswot' column (else NASWOT is computed: ~0.2 s per arch)\n"
+            "      --scores FILE    proxy values for a model with proxy inputs (naswot, synflow, snip,\n"
+            "                       grad_norm, grasp, fisher, jacob_cov) that IN.csv has no column\n"
+            "                       for: 'nasrank score --proxy ...' output or its .partial file.\n"
+            "                       Without either, NASWOT is computed (~0.2 s per arch); the other\n"
+            "                       proxies must come from 'nasrank score --proxy' first\n"
             "  -d, --dataset D      images for computing NASWOT: cifar10 (default) or cifar100\n"
             "  -t, --threads N      threads for computing NASWOT\n"
             "  -h, --help           this help\n");
@@ -90,14 +94,33 @@ int cmd_rank(int argc, char **argv)
     if (nr_csv_read(in, &csv, &err)) goto done;
     cli_archcols ac;
     if (cli_find_arch_columns(csv, &ac, &err)) goto done;
-    int uses_naswot = (nr_predictor_get_config(p)->features & NR_FEAT_NASWOT) != 0;
-    long ncol = nr_csv_find_col(csv, "naswot");
-    if (ac.arch < 0 || (uses_naswot && ncol < 0 && scores)) {
+    /* proxy inputs: S columns in bit order, each from IN.csv, else --scores, else computed (NASWOT) */
+    unsigned fm = nr_predictor_get_config(p)->features, from_file = 0;
+    size_t S = (size_t)nr_predictor_num_score_features(fm), S1 = S ? S : 1;
+    long col[16];
+    char absent[160] = ""; /* proxies neither in IN.csv nor computable */
+    for (size_t k = 0; k < S; k++) {
+        unsigned bit = nr_predictor_score_feature(fm, (int)k);
+        const char *nm = nr_predictor_feature_name(bit);
+        col[k] = nr_csv_find_col(csv, nm);
+        if (col[k] >= 0) continue;
+        if (scores) from_file |= bit;
+        else if (bit != NR_FEAT_NASWOT)
+            snprintf(absent + strlen(absent), sizeof absent - strlen(absent), "%s%s", *absent ? "," : "", nm);
+    }
+    if (*absent) {
+        nr_error_set(&err, NR_ERR_INVALID, in, nr_csv_header_line(csv), 0,
+                     "the model uses the proxy input(s) %s: no such column and no --scores FILE; run "
+                     "`nasrank score %s --proxy %s -o SCORES.csv` first and rank SCORES.csv (or pass "
+                     "--scores SCORES.csv)", absent, in, absent);
+        goto done;
+    }
+    if (ac.arch < 0 || from_file) {
         if (nr_table_load(NULL, &t, &err)) goto done;
     }
     size_t n = nr_csv_nrows(csv);
     archs = malloc((n ? n : 1) * sizeof *archs);
-    nw = malloc((n ? n : 1) * sizeof *nw);
+    nw = malloc((n ? n : 1) * S1 * sizeof *nw);
     pred = malloc((n ? n : 1) * sizeof *pred);
     rk = malloc((n ? n : 1) * sizeof *rk);
     rank = malloc((n ? n : 1) * sizeof *rank);
@@ -105,36 +128,54 @@ int cmd_rank(int argc, char **argv)
     for (size_t r = 0; r < n; r++)
         if (cli_row_arch(csv, &ac, r, t, &archs[r], &err)) goto done;
 
-    if (uses_naswot) {
-        if (ncol >= 0) {
-            for (size_t r = 0; r < n; r++)
-                if (nr_csv_get_double(csv, r, (size_t)ncol, 1, &nw[r], &err)) goto done;
-        } else if (scores) {
-            size_t cnt;
-            if (!(byid = malloc(NR_NUM_ARCHS * sizeof *byid))) goto nomem;
-            if (nr_naswot_scores_read(scores, t, byid, &cnt, &err)) goto done;
+    size_t Sf = (size_t)nr_predictor_num_score_features(from_file);
+    if (from_file) {
+        size_t cnt;
+        if (!(byid = malloc(NR_NUM_ARCHS * Sf * sizeof *byid))) goto nomem;
+        if (nr_feature_scores_read(scores, t, from_file, byid, &cnt, &err)) goto done;
+    }
+    for (size_t k = 0, kf = 0; k < S; k++) {
+        unsigned bit = nr_predictor_score_feature(fm, (int)k);
+        if (col[k] >= 0) {
             for (size_t r = 0; r < n; r++) {
-                nw[r] = byid[nr_arch_to_id(&archs[r])];
-                if (isnan(nw[r])) {
+                double v;
+                nr_error e2 = {0};
+                if (nr_csv_get_double(csv, r, (size_t)col[k], 1, &v, &err)) goto done;
+                if (nr_predictor_check_score(bit, v, &e2)) {
+                    nr_error_set(&err, NR_ERR_NUMERIC, in, nr_csv_row_line(csv, r), col[k] + 1, "%s", e2.text);
+                    goto done;
+                }
+                nw[r * S + k] = v;
+            }
+        } else if (bit & from_file) {
+            for (size_t r = 0; r < n; r++) {
+                nw[r * S + k] = byid[(size_t)nr_arch_to_id(&archs[r]) * Sf + kf];
+                if (isnan(nw[r * S + k])) {
                     char a[NR_ARCH_STR_MAX];
                     nr_arch_format(&archs[r], a, sizeof a);
-                    nr_error_set(&err, NR_ERR_NOTFOUND, scores, 0, 0, "no NASWOT score for %s (row at %s:%ld)", a,
-                                 in, nr_csv_row_line(csv, r));
+                    nr_error_set(&err, NR_ERR_NOTFOUND, scores, 0, 0, "no %s score for %s (row at %s:%ld)",
+                                 bit == NR_FEAT_NASWOT ? "NASWOT" : nr_predictor_feature_name(bit), a, in,
+                                 nr_csv_row_line(csv, r));
                     goto done;
                 }
             }
-        } else {
+            kf++;
+        } else { /* NASWOT, computed */
+            double *tmp = malloc((n ? n : 1) * sizeof *tmp);
+            if (!tmp) goto nomem;
             fprintf(stderr, "nasrank rank: the model uses NASWOT; computing it for %zu rows (no 'naswot' column, "
                             "no --scores)\n", n);
             cli_progress prog;
             cli_progress_start(&prog, n, "naswot");
-            nr_status st = nr_naswot_compute(archs, n, ds, 1, 128, nw, naswot_progress, &prog, &err);
+            nr_status st = nr_naswot_compute(archs, n, ds, 1, 128, tmp, naswot_progress, &prog, &err);
             cli_progress_end(&prog);
+            for (size_t r = 0; r < n && !st; r++) nw[r * S + k] = tmp[r];
+            free(tmp);
             if (st) goto done;
         }
     }
-    if (nr_predictor_predict(p, archs, uses_naswot ? nw : NULL, n, pred, &err)) {
-        /* name the input file for row-level problems (e.g. a NaN naswot cell) */
+    if (nr_predictor_predict(p, archs, S ? nw : NULL, n, pred, &err)) {
+        /* name the input file for row-level problems */
         if (!err.source[0]) snprintf(err.source, sizeof err.source, "%s", in);
         goto done;
     }

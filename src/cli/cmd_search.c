@@ -69,10 +69,13 @@ static void help(FILE *f)
             "                          (default 0: every unseen isomorphism class).  Needs a score\n"
             "                          for every arch: give --scores (on the fly: ~1 h, once)\n"
             "      --pred-kind K       predictor model: comparator (default) or relativistic\n"
-            "      --pred-features F   extra predictor inputs: naswot,params,flops or none (default\n"
-            "                          none; naswot needs scores for every candidate)\n"
+            "      --pred-features F   extra predictor inputs (default none): params, flops, and the\n"
+            "                          proxies naswot, synflow, snip, grad_norm, grasp, fisher,\n"
+            "                          jacob_cov (values for every candidate: from --scores, by column\n"
+            "                          name; only naswot is computed on the fly)\n"
             "      --scores FILE       NASWOT scores (CSV with arch/arch_str or index and a naswot\n"
-            "                          column, e.g. from 'nasrank score --all')\n"
+            "                          column, e.g. from 'nasrank score --all'), and the proxy columns\n"
+            "                          of --pred-features ('nasrank score --all --proxy ...')\n"
             "      --score-column C    score column of --scores (default naswot)\n"
             "      --no-compute        never compute missing scores (fail instead)\n"
             "      --batch N, --score-seed S, --images FILE, --naswot-variant V\n"
@@ -363,11 +366,13 @@ static void write_json(FILE *f, const search_opts *o, const row *rows, int nrows
             const nr_predictor_config *pc = c->predictor;
             fprintf(f, ", \"pred_initial\": %d, \"pred_per_round\": %d, \"pred_candidates\": %d, \"pred_kind\": \"%s\"",
                     c->pred_initial, c->pred_per_round, c->pred_candidates, nr_predictor_kind_name(pc->kind));
-            fprintf(f, ", \"pred_features\": [%s%s%s%s%s]", pc->features & NR_FEAT_NASWOT ? "\"naswot\"" : "",
-                    (pc->features & NR_FEAT_NASWOT) && (pc->features & 6) ? ", " : "",
-                    pc->features & NR_FEAT_PARAMS ? "\"params\"" : "",
-                    (pc->features & NR_FEAT_PARAMS) && (pc->features & NR_FEAT_FLOPS) ? ", " : "",
-                    pc->features & NR_FEAT_FLOPS ? "\"flops\"" : "");
+            fprintf(f, ", \"pred_features\": [");
+            for (unsigned b = 1, first = 1; b <= NR_FEAT_ALL; b <<= 1)
+                if (pc->features & b) {
+                    fprintf(f, "%s\"%s\"", first ? "" : ", ", nr_predictor_feature_name(b));
+                    first = 0;
+                }
+            fprintf(f, "]");
         }
         fprintf(f, ",\n   \"summary\": {\"runs\": %d", r->sum.runs);
         json_kv(f, "valid_mean", r->sum.valid_mean, 1);
@@ -465,13 +470,35 @@ int cmd_search(int argc, char **argv)
     int nrows;
     if (make_rows(&o, rows, &nrows)) return CLI_USAGE;
 
-    int rc = CLI_ERR, need_scores = 0;
+    int rc = CLI_ERR, need_scores = 0, pred_rows = 0;
     nr_error err = {0};
     nr_table *t = NULL;
     nr_score_cache *sc = NULL;
     nr_outfile *of = NULL;
-    for (int i = 0; i < nrows; i++) need_scores |= nr_search_needs_scores(&rows[i].cfg);
+    /* the predictor's proxy features other than NASWOT (or NASWOT when --score-column names
+     * another column) read their own column of --scores */
+    static nr_score_cache *fcache[16];
+    int S = nr_predictor_num_score_features(o.pred.features);
+    for (int i = 0; i < nrows; i++) pred_rows |= rows[i].cfg.strategy == NR_SEARCH_PREDICTOR;
+    for (int k = 0; k < S && pred_rows; k++) {
+        unsigned bit = nr_predictor_score_feature(o.pred.features, k);
+        if (bit == NR_FEAT_NASWOT && !strcmp(o.score_column, "naswot")) continue;
+        if (!o.scores) {
+            const char *nm = nr_predictor_feature_name(bit);
+            cli_usage("search", "--pred-features %s needs --scores FILE with a '%s' column (run `nasrank score --all "
+                                "--proxy %s -o FILE` first; only NASWOT is computed on the fly)", nm, nm, nm);
+            return CLI_USAGE;
+        }
+    }
+    for (int i = 0; i < nrows; i++) rows[i].cfg.pred_feature_scores = fcache;
     if (nr_table_load(NULL, &t, &err)) goto done;
+    for (int k = 0; k < S && pred_rows; k++) {
+        unsigned bit = nr_predictor_score_feature(o.pred.features, k);
+        if (bit == NR_FEAT_NASWOT && !strcmp(o.score_column, "naswot")) continue;
+        if (nr_score_cache_create(t, &fcache[k], &err)) goto done;
+        if (nr_score_cache_load_csv(fcache[k], o.scores, nr_predictor_feature_name(bit), &err)) goto done;
+    }
+    for (int i = 0; i < nrows; i++) need_scores |= nr_search_needs_scores(&rows[i].cfg);
     if (o.reward_epochs == 12 && nr_table_load_12ep(t, NULL, &err)) goto done;
     if (need_scores) {
         if (!o.scores && o.ds == NR_DS_IMAGENET16) {
@@ -525,6 +552,10 @@ done:
         rows[i].res = NULL;
     }
     nr_score_cache_free(sc);
+    for (int k = 0; k < 16; k++) {
+        nr_score_cache_free(fcache[k]);
+        fcache[k] = NULL;
+    }
     nr_table_free(t);
     return rc;
 }

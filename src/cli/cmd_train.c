@@ -30,9 +30,12 @@ static void help(FILE *f)
             "      --label M           training label: valid (default; 200-epoch validation accuracy,\n"
             "                          for cifar10 the cifar10-valid split) or test.  The evaluation\n"
             "                          always uses the dataset's test accuracy.\n"
-            "  -f, --features LIST     extra inputs, comma-separated: naswot, params, flops (default none)\n"
-            "      --scores FILE       NASWOT scores for --features naswot (nasrank score output, or its\n"
-            "                          .partial file); without it NASWOT is computed for the training\n"
+            "  -f, --features LIST     extra inputs, comma-separated (default none): params, flops\n"
+            "                          (computed), and the proxy columns of 'nasrank score --proxy':\n"
+            "                          naswot, synflow, snip, grad_norm, grasp, fisher, jacob_cov\n"
+            "      --scores FILE       the proxy features' values: 'nasrank score --proxy ...' output\n"
+            "                          (CSV, columns by name) or its .partial file.  Needed for every\n"
+            "                          proxy but naswot; without it NASWOT is computed for the training\n"
             "                          archs (~0.2 s each; batch 128, seed 1, reference variant) and\n"
             "                          the evaluation is skipped\n"
             "  -o, --output FILE       model file to write (JSON; required)\n"
@@ -153,8 +156,15 @@ static int parse_opts(int argc, char **argv, train_opts *o)
     if (optind != argc) return cli_usage("train", "unexpected argument '%s'", argv[optind]), -1;
     if (!o->out) return cli_usage("train", "an output model file is required (-o MODEL.json)"), -1;
     if (o->archs && k_given) return cli_usage("train", "--archs and --train-size exclude each other"), -1;
-    if (o->scores && !(o->features & NR_FEAT_NASWOT))
-        return cli_usage("train", "--scores is only used with --features naswot"), -1;
+    if (o->scores && !(o->features & NR_FEAT_SCORES))
+        return cli_usage("train", "--scores is only used with a proxy feature (--features naswot, synflow, snip, "
+                                  "grad_norm, grasp, fisher or jacob_cov)"), -1;
+    unsigned need = o->features & NR_FEAT_SCORES & ~(unsigned)NR_FEAT_NASWOT;
+    if (need && !o->scores) {
+        const char *nm = nr_predictor_feature_name(nr_predictor_score_feature(need, 0));
+        return cli_usage("train", "--features %s needs --scores FILE (run `nasrank score ARCHS.csv --proxy %s -o "
+                                  "FILE` first; only NASWOT is computed on the fly)", nm, nm), -1;
+    }
     nr_predictor_config *cfg = &o->cfg;
     *cfg = nr_predictor_config_default(o->kind);
     cfg->seed = (uint64_t)o->seed;
@@ -250,14 +260,15 @@ int cmd_train(int argc, char **argv)
     nr_dataset lds = o.ds;
     /* cifar10's validation accuracy is the cifar10-valid split's (the table keeps it there) */
     const char *label_name = o.label == NR_METRIC_VALID && o.ds == NR_DS_CIFAR10 ? "cifar10-valid" : nr_dataset_name(o.ds);
+    size_t S = (size_t)nr_predictor_num_score_features(o.features), S1 = S ? S : 1;
     ta = malloc(NR_NUM_ARCHS * sizeof *ta);
     ea = malloc(NR_NUM_ARCHS * sizeof *ea);
     ty = malloc(NR_NUM_ARCHS * sizeof *ty);
-    tn = malloc(NR_NUM_ARCHS * sizeof *tn);
+    tn = malloc(NR_NUM_ARCHS * S1 * sizeof *tn);
     ey = malloc(NR_NUM_ARCHS * sizeof *ey);
-    en = malloc(NR_NUM_ARCHS * sizeof *en);
+    en = malloc(NR_NUM_ARCHS * S1 * sizeof *en);
     pred = malloc(NR_NUM_ARCHS * sizeof *pred);
-    naswot = malloc(NR_NUM_ARCHS * sizeof *naswot);
+    naswot = malloc(NR_NUM_ARCHS * S1 * sizeof *naswot); /* (arch id, S) score features */
     cls = malloc(NR_NUM_ARCHS * sizeof *cls);
     perm = malloc(NR_NUM_ARCHS * sizeof *perm);
     used = calloc(NR_NUM_ARCHS, 1);
@@ -295,21 +306,24 @@ int cmd_train(int argc, char **argv)
         used[cls[nr_arch_to_id(&ta[i])]] = 1;
     }
 
-    /* NASWOT input */
+    /* proxy inputs: S columns per arch, in bit order */
     int have_all_scores = 0;
-    if (o.features & NR_FEAT_NASWOT) {
+    if (S > 0) {
         if (o.scores) {
             size_t cnt;
-            if (nr_naswot_scores_read(o.scores, t, naswot, &cnt, &err)) goto done;
-            for (size_t i = 0; i < n; i++) {
-                tn[i] = naswot[nr_arch_to_id(&ta[i])];
-                if (isnan(tn[i])) {
-                    char a[NR_ARCH_STR_MAX];
-                    nr_arch_format(&ta[i], a, sizeof a);
-                    nr_error_set(&err, NR_ERR_NOTFOUND, o.scores, 0, 0, "no NASWOT score for training arch %s", a);
-                    goto done;
+            if (nr_feature_scores_read(o.scores, t, o.features, naswot, &cnt, &err)) goto done;
+            for (size_t i = 0; i < n; i++)
+                for (size_t k = 0; k < S; k++) {
+                    tn[i * S + k] = naswot[(size_t)nr_arch_to_id(&ta[i]) * S + k];
+                    if (isnan(tn[i * S + k])) {
+                        char a[NR_ARCH_STR_MAX];
+                        unsigned bit = nr_predictor_score_feature(o.features, (int)k);
+                        nr_arch_format(&ta[i], a, sizeof a);
+                        nr_error_set(&err, NR_ERR_NOTFOUND, o.scores, 0, 0, "no %s score for training arch %s",
+                                     bit == NR_FEAT_NASWOT ? "NASWOT" : nr_predictor_feature_name(bit), a);
+                        goto done;
+                    }
                 }
-            }
             have_all_scores = 1;
         } else {
             fprintf(stderr, "nasrank train: computing NASWOT for %zu training archs (no --scores file)\n", n);
@@ -333,16 +347,16 @@ int cmd_train(int argc, char **argv)
     }
     o.cfg.progress = on_epoch;
     o.cfg.progress_ctx = &el;
-    static const char *fname[] = {"naswot", "params", "flops"};
-    char feat[64] = "";
-    for (int b = 0; b < 3; b++)
-        if (o.features & (1u << b)) snprintf(feat + strlen(feat), sizeof feat - strlen(feat), "%s%s", *feat ? "," : "", fname[b]);
+    char feat[128] = "";
+    for (unsigned b = 1; b <= NR_FEAT_ALL; b <<= 1)
+        if (o.features & b)
+            snprintf(feat + strlen(feat), sizeof feat - strlen(feat), "%s%s", *feat ? "," : "", nr_predictor_feature_name(b));
     printf("nasrank train: %s on %zu archs (%s, seed %ld), label %s %s accuracy (200 epochs), features %s; "
            "%d members, %d folds\n",
            nr_predictor_kind_name(o.kind), n, o.archs ? o.archs : "uniform sample", o.seed, label_name,
            o.label == NR_METRIC_VALID ? "validation" : "test", *feat ? feat : "none", o.cfg.ensemble, o.cfg.folds);
     fflush(stdout);
-    if (nr_predictor_train(&o.cfg, ta, ty, (o.features & NR_FEAT_NASWOT) ? tn : NULL, n, &p, &err)) goto done;
+    if (nr_predictor_train(&o.cfg, ta, ty, S ? tn : NULL, n, &p, &err)) goto done;
     flush_lines(&el);
     nr_predictor_info info;
     nr_predictor_get_info(p, &info);
@@ -352,7 +366,7 @@ int cmd_train(int argc, char **argv)
     if (nr_predictor_save(p, o.out, &err)) goto done;
 
     /* evaluation on every arch of an isomorphism class without a training arch */
-    if (o.eval && (o.features & NR_FEAT_NASWOT) && !have_all_scores) {
+    if (o.eval && S && !have_all_scores) {
         printf("evaluation skipped: NASWOT scores of the evaluation archs are needed (--scores FILE)\n");
     } else if (o.eval) {
         int ne = 0, skipped = 0;
@@ -360,17 +374,19 @@ int cmd_train(int argc, char **argv)
             const nr_table_row *row = nr_table_by_index(t, i);
             int id = nr_arch_to_id(&row->arch);
             if (used[cls[id]]) continue;
-            if ((o.features & NR_FEAT_NASWOT) && isnan(naswot[id])) {
+            int missing = 0;
+            for (size_t k = 0; k < S; k++) missing |= isnan(naswot[(size_t)id * S + k]);
+            if (missing) {
                 skipped++;
                 continue;
             }
             ea[ne] = row->arch, ey[ne] = nr_table_acc(row, o.ds, NR_METRIC_TEST, 200);
-            en[ne] = (o.features & NR_FEAT_NASWOT) ? naswot[id] : 0;
+            for (size_t k = 0; k < S; k++) en[(size_t)ne * S + k] = naswot[(size_t)id * S + k];
             ne++;
         }
         double tau = NAN, taud = NAN;
         if (ne >= 2) {
-            if (nr_predictor_predict(p, ea, (o.features & NR_FEAT_NASWOT) ? en : NULL, (size_t)ne, pred, &err)) goto done;
+            if (nr_predictor_predict(p, ea, S ? en : NULL, (size_t)ne, pred, &err)) goto done;
             if (nr_kendall_tau_b(pred, ey, (size_t)ne, &tau, &err)) goto done;
             /* one arch per class: the one with the smallest benchmark index */
             int nd = 0;
@@ -386,7 +402,7 @@ int cmd_train(int argc, char **argv)
             if (nd >= 2 && nr_kendall_tau_b(pred, ey, (size_t)nd, &taud, &err)) goto done;
             printf("held-out Kendall tau vs %s test accuracy: %.4f on %d archs (isomorphism classes without a "
                    "training arch)", nr_dataset_name(o.ds), tau, ne);
-            if (skipped) printf(", %d without a NASWOT score left out", skipped);
+            if (skipped) printf(", %d without %s left out", skipped, S == 1 && (o.features & NR_FEAT_NASWOT) ? "a NASWOT score" : "every feature's score");
             printf("; %.4f on %d archs, one per class\n", taud, nd);
         } else {
             printf("evaluation skipped: fewer than 2 archs left to evaluate\n");

@@ -1,4 +1,5 @@
-/* NASWOT scores for the predictor's NASWOT input: reading a scores file, or computing them. */
+/* Score features for the predictor's caller-supplied inputs: reading them from a `nasrank
+ * score` CSV or partial-results file, or computing NASWOT. */
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -10,113 +11,246 @@
 #include "nasrank/score.h"
 #include "predictor/pred.h"
 
-static nr_status put(double *naswot, size_t *count, int id, double v, const char *src, long line, long col,
-                     nr_error *err)
+/* What is being read: S score features (bits in bit order) into out[id * S + k]. */
+typedef struct rd {
+    const char *path;
+    int S;
+    unsigned bit[PG_MAX_EXTRA];
+    double *out;
+    unsigned char *have; /* (NR_NUM_ARCHS, S): value k of arch id present */
+    nr_error *err;
+} rd;
+
+static nr_status put(rd *r, int id, int k, double v, long line, long col)
 {
-    if (isnan(v) || v == INFINITY)
-        return nr_error_set(err, NR_ERR_NUMERIC, src, line, col, "NASWOT score is %s (finite or -inf required)",
-                            isnan(v) ? "NaN" : "+inf");
-    if (isnan(naswot[id])) {
-        naswot[id] = v;
-        (*count)++;
-    } else if (naswot[id] != v) {
+    char why[160];
+    double t;
+    if (pp_score_transform(r->bit[k], v, &t, why, sizeof why))
+        return nr_error_set(r->err, NR_ERR_NUMERIC, r->path, line, col, "%s", why);
+    size_t at = (size_t)id * (size_t)r->S + (size_t)k;
+    if (!r->have[at]) {
+        r->out[at] = v;
+        r->have[at] = 1;
+    } else if (r->out[at] != v) {
         char a[NR_ARCH_STR_MAX];
         nr_arch arch = nr_arch_from_id(id);
         nr_arch_format(&arch, a, sizeof a);
-        return nr_error_set(err, NR_ERR_INVALID, src, line, col,
-                            "arch %s appears again with another NASWOT score (%.17g, before %.17g)", a, v, naswot[id]);
+        return nr_error_set(r->err, NR_ERR_INVALID, r->path, line, col,
+                            "arch %s appears again with another %s score (%.17g, before %.17g)", a,
+                            r->bit[k] == NR_FEAT_NASWOT ? "NASWOT" : pp_feature_name(r->bit[k]), v, r->out[at]);
     }
     return NR_OK;
 }
 
-static nr_status read_partial(FILE *f, const char *path, double *naswot, size_t *count, nr_error *err)
+/* v1 partial lines "id,naswot,sign,units,seconds" (naswot is the only score in them). */
+static nr_status read_partial_v1(rd *r, FILE *f)
 {
     char line[512];
     long ln = 1; /* the header was line 1 */
+    if (r->S != 1 || r->bit[0] != NR_FEAT_NASWOT)
+        for (int k = 0; k < r->S; k++)
+            if (r->bit[k] != NR_FEAT_NASWOT)
+                return nr_error_set(r->err, NR_ERR_INVALID, r->path, 1, 0,
+                                    "no '%s' column: this partial file (v1) holds NASWOT scores only; "
+                                    "run `nasrank score --proxy %s` first", pp_feature_name(r->bit[k]),
+                                    pp_feature_name(r->bit[k]));
     while (fgets(line, sizeof line, f)) {
         ln++;
         size_t len = strlen(line);
         if (line[len - 1] != '\n') {
             if (feof(f)) break; /* torn last line of a running or killed job */
-            return nr_error_set(err, NR_ERR_PARSE, path, ln, 1, "line too long");
+            return nr_error_set(r->err, NR_ERR_PARSE, r->path, ln, 1, "line too long");
         }
         char *end;
         long id = strtol(line, &end, 10);
         if (end == line || *end != ',' || id < 0 || id >= NR_NUM_ARCHS)
-            return nr_error_set(err, NR_ERR_PARSE, path, ln, 1, "expected 'id,naswot,sign,units,seconds' with id in 0..%d",
-                                NR_NUM_ARCHS - 1);
+            return nr_error_set(r->err, NR_ERR_PARSE, r->path, ln, 1,
+                                "expected 'id,naswot,sign,units,seconds' with id in 0..%d", NR_NUM_ARCHS - 1);
         char *s = end + 1;
         double v = strtod(s, &end);
         if (end == s || *end != ',')
-            return nr_error_set(err, NR_ERR_PARSE, path, ln, (long)(s - line) + 1, "expected a NASWOT score");
-        nr_status st = put(naswot, count, (int)id, v, path, ln, (long)(s - line) + 1, err);
+            return nr_error_set(r->err, NR_ERR_PARSE, r->path, ln, (long)(s - line) + 1, "expected a NASWOT score");
+        nr_status st = put(r, (int)id, 0, v, ln, (long)(s - line) + 1);
         if (st) return st;
     }
-    if (ferror(f)) return nr_error_set(err, NR_ERR_IO, path, 0, 0, "read error");
+    if (ferror(f)) return nr_error_set(r->err, NR_ERR_IO, r->path, 0, 0, "read error");
     return NR_OK;
 }
 
-nr_status nr_naswot_scores_read(const char *path, const nr_table *t, double *naswot, size_t *count, nr_error *err)
+/* v2 partial: the header lists "proxies=a,b,c"; lines "id,seconds" then "value,seconds" per
+ * listed proxy (cmd_score.c). */
+static nr_status read_partial_v2(rd *r, FILE *f, const char *header)
 {
-    if (!path || !naswot || !count) return nr_error_set(err, NR_ERR_INVALID, path, 0, 0, "NULL argument");
-    for (int i = 0; i < NR_NUM_ARCHS; i++) naswot[i] = NAN;
-    *count = 0;
-    FILE *f = fopen(path, "r");
-    if (!f) return nr_error_set(err, NR_ERR_IO, path, 0, 0, "cannot open the scores file");
-    char head[64] = "";
-    if (!fgets(head, sizeof head, f)) head[0] = '\0';
-    if (!strncmp(head, "# nasrank score partial", 23)) {
-        if (!strchr(head, '\n')) { /* skip the rest of a long header line */
-            int ch;
-            while ((ch = fgetc(f)) != EOF && ch != '\n') {}
-        }
-        nr_status st = read_partial(f, path, naswot, count, err);
-        fclose(f);
-        return st;
+    enum { MAXP = 32 };
+    char names[MAXP][32];
+    int np = 0, pos[PG_MAX_EXTRA];
+    const char *pl = strstr(header, " proxies=");
+    if (!pl) return nr_error_set(r->err, NR_ERR_PARSE, r->path, 1, 0, "partial-results header without 'proxies='");
+    pl += strlen(" proxies=");
+    while (*pl && *pl != ' ' && *pl != '\n' && np < MAXP) {
+        size_t len = strcspn(pl, ", \n");
+        snprintf(names[np], sizeof names[np], "%.*s", (int)(len < 31 ? len : 31), pl);
+        np++;
+        pl += len;
+        if (*pl == ',') pl++;
     }
-    fclose(f);
+    char list[MAXP * 33] = "";
+    for (int j = 0; j < np; j++) snprintf(list + strlen(list), sizeof list - strlen(list), "%s%s", j ? "," : "", names[j]);
+    for (int k = 0; k < r->S; k++) {
+        pos[k] = -1;
+        for (int j = 0; j < np; j++)
+            if (!strcmp(names[j], pp_feature_name(r->bit[k]))) pos[k] = j;
+        if (pos[k] < 0)
+            return nr_error_set(r->err, NR_ERR_INVALID, r->path, 1, 0,
+                                "no '%s' column: this partial file holds %s; run `nasrank score --proxy %s` first",
+                                pp_feature_name(r->bit[k]), np ? list : "no proxy", pp_feature_name(r->bit[k]));
+    }
+    char line[4096];
+    long ln = 1;
+    double v[MAXP];
+    long vcol[MAXP];
+    while (fgets(line, sizeof line, f)) {
+        ln++;
+        size_t len = strlen(line);
+        if (line[len - 1] != '\n') {
+            if (feof(f)) break;
+            return nr_error_set(r->err, NR_ERR_PARSE, r->path, ln, 1, "line too long");
+        }
+        char *end, *s = line;
+        long id = strtol(s, &end, 10);
+        int okl = end != s && *end == ',' && id >= 0 && id < NR_NUM_ARCHS;
+        if (okl) {
+            s = end + 1;
+            strtod(s, &end); /* seconds */
+            okl = end != s;
+        }
+        for (int j = 0; okl && j < np; j++) {
+            okl = *end == ',';
+            s = end + 1;
+            vcol[j] = (long)(s - line) + 1;
+            v[j] = strtod(s, &end);
+            okl = okl && end != s && *end == ',';
+            s = end + 1;
+            strtod(s, &end);
+            okl = okl && end != s;
+        }
+        if (!okl || (*end != '\n' && *end != '\r'))
+            return nr_error_set(r->err, NR_ERR_PARSE, r->path, ln, 1,
+                                "expected 'id,seconds' then 'value,seconds' for each of the %d proxies of the header",
+                                np);
+        for (int k = 0; k < r->S; k++) {
+            nr_status st = put(r, (int)id, k, v[pos[k]], ln, vcol[pos[k]]);
+            if (st) return st;
+        }
+    }
+    if (ferror(f)) return nr_error_set(r->err, NR_ERR_IO, r->path, 0, 0, "read error");
+    return NR_OK;
+}
 
+static nr_status read_csv(rd *r, const nr_table *t)
+{
     nr_csv *csv = NULL;
-    nr_status st = nr_csv_read(path, &csv, err);
+    nr_status st = nr_csv_read(r->path, &csv, r->err);
     if (st) return st;
     long ca = nr_csv_find_col(csv, "arch");
     if (ca < 0) ca = nr_csv_find_col(csv, "arch_str");
-    long ci = nr_csv_find_col(csv, "index"), cn = nr_csv_find_col(csv, "naswot");
-    if (cn < 0 || (ca < 0 && ci < 0)) {
-        st = nr_error_set(err, NR_ERR_INVALID, path, nr_csv_header_line(csv), 0,
-                          "a scores file needs a 'naswot' column and an 'arch', 'arch_str' or 'index' column");
+    long ci = nr_csv_find_col(csv, "index"), cn[PG_MAX_EXTRA];
+    for (int k = 0; k < r->S; k++) {
+        cn[k] = nr_csv_find_col(csv, pp_feature_name(r->bit[k]));
+        if (cn[k] < 0) {
+            const char *nm = pp_feature_name(r->bit[k]);
+            st = r->bit[k] == NR_FEAT_NASWOT
+                     ? nr_error_set(r->err, NR_ERR_INVALID, r->path, nr_csv_header_line(csv), 0,
+                                    "a scores file needs a 'naswot' column and an 'arch', 'arch_str' or 'index' column")
+                     : nr_error_set(r->err, NR_ERR_INVALID, r->path, nr_csv_header_line(csv), 0,
+                                    "no '%s' column in the scores file (run `nasrank score --proxy %s` first)", nm, nm);
+            goto done;
+        }
+    }
+    if (ca < 0 && ci < 0) {
+        st = nr_error_set(r->err, NR_ERR_INVALID, r->path, nr_csv_header_line(csv), 0,
+                          "a scores file needs an 'arch', 'arch_str' or 'index' column");
         goto done;
     }
     if (ca < 0 && !t) {
-        st = nr_error_set(err, NR_ERR_INVALID, path, nr_csv_header_line(csv), 0,
+        st = nr_error_set(r->err, NR_ERR_INVALID, r->path, nr_csv_header_line(csv), 0,
                           "the scores file names archs by 'index' only: the benchmark table is needed");
         goto done;
     }
-    for (size_t r = 0; r < nr_csv_nrows(csv); r++) {
-        long line = nr_csv_row_line(csv, r);
+    for (size_t row = 0; row < nr_csv_nrows(csv); row++) {
+        long line = nr_csv_row_line(csv, row);
         nr_arch a;
         if (ca >= 0) {
-            if ((st = nr_arch_parse_at(nr_csv_cell(csv, r, (size_t)ca), path, line, 1, &a, err))) goto done;
+            if ((st = nr_arch_parse_at(nr_csv_cell(csv, row, (size_t)ca), r->path, line, 1, &a, r->err))) goto done;
         } else {
             long idx;
-            if ((st = nr_csv_get_long(csv, r, (size_t)ci, &idx, err))) goto done;
-            const nr_table_row *row = nr_table_by_index(t, idx);
-            if (!row) {
-                st = nr_error_set(err, NR_ERR_INVALID, path, line, ci + 1, "index %ld is not a benchmark index", idx);
+            if ((st = nr_csv_get_long(csv, row, (size_t)ci, &idx, r->err))) goto done;
+            const nr_table_row *tr = nr_table_by_index(t, idx);
+            if (!tr) {
+                st = nr_error_set(r->err, NR_ERR_INVALID, r->path, line, ci + 1, "index %ld is not a benchmark index", idx);
                 goto done;
             }
-            a = row->arch;
+            a = tr->arch;
         }
-        if (!nr_csv_cell(csv, r, (size_t)cn)[0]) continue; /* a row that failed in `score --keep-going` */
-        double v;
-        if ((st = nr_csv_get_double(csv, r, (size_t)cn, 1, &v, err))) goto done;
-        if ((st = put(naswot, count, nr_arch_to_id(&a), v, path, line, cn + 1, err))) goto done;
+        for (int k = 0; k < r->S; k++) {
+            if (!nr_csv_cell(csv, row, (size_t)cn[k])[0]) continue; /* a row that failed in `score --keep-going` */
+            double v;
+            if ((st = nr_csv_get_double(csv, row, (size_t)cn[k], 1, &v, r->err))) goto done;
+            if ((st = put(r, nr_arch_to_id(&a), k, v, line, cn[k] + 1))) goto done;
+        }
     }
 done:
     nr_csv_free(csv);
     return st;
 }
 
+nr_status nr_feature_scores_read(const char *path, const nr_table *t, unsigned mask, double *out, size_t *count,
+                                 nr_error *err)
+{
+    if (!path || !out || !count) return nr_error_set(err, NR_ERR_INVALID, path, 0, 0, "NULL argument");
+    int S = nr_predictor_num_score_features(mask);
+    if (S < 1 || (mask & ~(unsigned)NR_FEAT_ALL))
+        return nr_error_set(err, NR_ERR_INVALID, path, 0, 0, "no score feature to read (mask 0x%x)", mask);
+    rd r = {path, S, {0}, out, NULL, err};
+    for (int k = 0; k < S; k++) r.bit[k] = nr_predictor_score_feature(mask, k);
+    for (size_t i = 0; i < (size_t)NR_NUM_ARCHS * (size_t)S; i++) out[i] = NAN;
+    *count = 0;
+    r.have = calloc((size_t)NR_NUM_ARCHS * (size_t)S, 1);
+    if (!r.have) return nr_error_set(err, NR_ERR_NOMEM, path, 0, 0, "out of memory");
+    nr_status st;
+    FILE *f = fopen(path, "r");
+    if (!f) {
+        st = nr_error_set(err, NR_ERR_IO, path, 0, 0, "cannot open the scores file");
+        goto done;
+    }
+    char head[1024] = "";
+    if (!fgets(head, sizeof head, f)) head[0] = '\0';
+    if (!strncmp(head, "# nasrank score partial", 23)) {
+        if (!strchr(head, '\n')) { /* skip the rest of a long header line */
+            int ch;
+            while ((ch = fgetc(f)) != EOF && ch != '\n') {}
+        }
+        st = !strncmp(head, "# nasrank score partial v2", 26) ? read_partial_v2(&r, f, head) : read_partial_v1(&r, f);
+        fclose(f);
+    } else {
+        fclose(f);
+        st = read_csv(&r, t);
+    }
+    if (!st)
+        for (int id = 0; id < NR_NUM_ARCHS; id++) {
+            int all = 1;
+            for (int k = 0; k < S; k++) all &= r.have[(size_t)id * S + k];
+            *count += (size_t)all;
+        }
+done:
+    free(r.have);
+    return st;
+}
+
+nr_status nr_naswot_scores_read(const char *path, const nr_table *t, double *naswot, size_t *count, nr_error *err)
+{
+    return nr_feature_scores_read(path, t, NR_FEAT_NASWOT, naswot, count, err);
+}
 nr_status nr_naswot_compute(const nr_arch *archs, size_t n, nr_dataset ds, uint64_t seed, int batch, double *out,
                             void (*progress)(void *ctx, size_t done, size_t total), void *ctx, nr_error *err)
 {

@@ -79,7 +79,11 @@ static json_t *build(const nr_predictor *p)
     names = NULL;
     json_object_set_new(feat, "mean", num_array(p->feat_mean, (size_t)p->nfeat));
     json_object_set_new(feat, "std", num_array(p->feat_std, (size_t)p->nfeat));
-    json_object_set_new(feat, "naswot_floor", json_real(p->naswot_floor));
+    json_object_set_new(feat, "floors", num_array(p->feat_floor, (size_t)p->nfeat));
+    double nf = 0; /* for readers older than "floors" */
+    for (int k = 0; k < p->nfeat; k++)
+        if (p->feat_bit[k] == NR_FEAT_NASWOT) nf = p->feat_floor[k];
+    json_object_set_new(feat, "naswot_floor", json_real(nf));
     json_object_set_new(root, "features", feat);
     feat = NULL;
 
@@ -307,8 +311,10 @@ static nr_status load_config(const ld *c, const json_t *root, nr_predictor_confi
         if (!json_is_string(nm) || nr_predictor_features_parse(json_string_value(nm), &bit, NULL) || !bit ||
             (bit & (bit - 1)) || (cfg->features & bit))
             return nr_error_set(c->err, NR_ERR_INVALID, c->src, 0, 0,
-                                "features.names[%zu]: expected one of \"naswot\", \"params\", \"flops\" "
-                                "(each at most once)", i);
+                                "features.names[%zu]: %s%s%sexpected one of naswot, params, flops, synflow, snip, "
+                                "grad_norm, grasp, fisher, jacob_cov (each at most once)",
+                                i, json_is_string(nm) ? "\"" : "", json_is_string(nm) ? json_string_value(nm) : "",
+                                json_is_string(nm) ? "\": " : "");
         cfg->features |= bit;
     }
     nr_error e2 = {0};
@@ -340,11 +346,14 @@ static nr_status load_body(const ld *c, const json_t *root, nr_predictor **out)
     char path[96];
 
     json_t *f = json_object_get(root, "features");
-    double fm[PG_MAX_EXTRA], fs[PG_MAX_EXTRA];
+    double fm[PG_MAX_EXTRA], fs[PG_MAX_EXTRA], ff[PG_MAX_EXTRA] = {0}, naswot_floor = 0;
     json_t *names = json_object_get(f, "names");
     if ((st = get_array(c, f, "features", "mean", json_array_size(names), fm))) goto fail;
     if ((st = get_array(c, f, "features", "std", json_array_size(names), fs))) goto fail;
-    if ((st = get_num(c, f, "features", "naswot_floor", &p->naswot_floor))) goto fail;
+    /* "floors" since the proxy features; older files hold the naswot floor only */
+    int have_floors = json_object_get(f, "floors") != NULL;
+    if (have_floors && (st = get_array(c, f, "features", "floors", json_array_size(names), ff))) goto fail;
+    if (!have_floors && (st = get_num(c, f, "features", "naswot_floor", &naswot_floor))) goto fail;
     for (size_t i = 0; i < json_array_size(names); i++) {
         unsigned bit = 0;
         nr_predictor_features_parse(json_string_value(json_array_get(names, i)), &bit, NULL);
@@ -352,8 +361,17 @@ static nr_status load_body(const ld *c, const json_t *root, nr_predictor **out)
             st = nr_error_set(c->err, NR_ERR_INVALID, c->src, 0, 0, "features.std[%zu] must be > 0, got %g", i, fs[i]);
             goto fail;
         }
+        if (have_floors && !(bit & NR_FEAT_SCORES) && ff[i] != 0) {
+            st = nr_error_set(c->err, NR_ERR_INVALID, c->src, 0, 0,
+                              "features.floors[%zu] must be 0 for the computed feature %s, got %g", i,
+                              pp_feature_name(bit), ff[i]);
+            goto fail;
+        }
         for (int k = 0; k < p->nfeat; k++)
-            if (p->feat_bit[k] == bit) p->feat_mean[k] = fm[i], p->feat_std[k] = fs[i];
+            if (p->feat_bit[k] == bit) {
+                p->feat_mean[k] = fm[i], p->feat_std[k] = fs[i];
+                p->feat_floor[k] = have_floors ? ff[i] : bit == NR_FEAT_NASWOT ? naswot_floor : 0;
+            }
     }
 
     json_t *members = field(c, root, "", "members", JSON_ARRAY, &st);

@@ -14,7 +14,7 @@
 #define PG_TYPES 7  /* node types: 0 input, 1 output, 2 + op (none, skip, 1x1, 3x3, pool) */
 #define PG_TYPE_INPUT 0
 #define PG_TYPE_OUTPUT 1
-#define PG_MAX_EXTRA 3
+#define PG_MAX_EXTRA 9 /* one per NR_FEAT_* bit */
 
 /* ---- graph.c ---- */
 /* Node types and Â (row v = node v's inputs: Â[v][u] != 0 when u feeds v, plus the diagonal)
@@ -178,10 +178,12 @@ struct nr_predictor {
     pm_dims dims;
     pm_layout lay;
     int nfeat;                 /* X */
-    unsigned feat_bit[PG_MAX_EXTRA]; /* NR_FEAT_* of each extra input, in NASWOT, PARAMS,
-                                        FLOPS order */
+    unsigned feat_bit[PG_MAX_EXTRA]; /* NR_FEAT_* of each extra input, in bit order */
+    int feat_col[PG_MAX_EXTRA];      /* its column in the caller's score matrix, -1 computed */
+    int nscore;                      /* S: caller-supplied score columns */
     double feat_mean[PG_MAX_EXTRA], feat_std[PG_MAX_EXTRA];
-    double naswot_floor;       /* value that -inf NASWOT scores take before standardising */
+    double feat_floor[PG_MAX_EXTRA]; /* value a transformed -inf takes before standardising
+                                        (score features; 0 for params / flops) */
     int members;
     double *theta;             /* (members, lay.total) */
     double *score_mean, *score_std; /* (members) */
@@ -195,12 +197,18 @@ struct nr_predictor {
 /* New predictor with zeroed weights for cfg; hist_cap epochs of history per member (0 for a
  * loaded model).  NULL: out of memory. */
 nr_predictor *pp_alloc(const nr_predictor_config *cfg, int hist_cap);
-const char *pp_feature_name(unsigned bit); /* "naswot", "params", "flops" */
-void pp_set_features(nr_predictor *p); /* nfeat / feat_bit from cfg.features */
-/* Standardised extra inputs of one arch into x (X); naswot ignored unless used. */
-nr_status pp_features(const nr_predictor *p, const nr_arch *a, double naswot, double *x,
+const char *pp_feature_name(unsigned bit); /* "naswot", "params", "flops", "synflow", ... */
+void pp_set_features(nr_predictor *p); /* nfeat, feat_bit, feat_col, nscore from cfg.features */
+/* The transform of score feature bit applied to v (predictor.h, "Extra inputs"): 0 with *out
+ * the transformed value (-inf: the floor applies), or -1 when v is refused, with *why set to
+ * a message fragment such as "synflow score is NaN (>= 0 required)" (in buf, n bytes). */
+int pp_score_transform(unsigned bit, double v, double *out, char *buf, size_t n);
+/* Standardised extra inputs of one arch into x (X); srow: its S score features (NULL when
+ * S = 0).  Errors name `row`. */
+nr_status pp_features(const nr_predictor *p, const nr_arch *a, const double *srow, double *x,
                       size_t row, nr_error *err);
-/* Raw (unstandardised) value of one feature; naswot -inf -> floor. */
-double pp_feature_raw(const nr_predictor *p, unsigned bit, const nr_arch *a, double naswot);
+/* Raw (transformed, unstandardised) value of input k; -inf -> the floor.  srow values must
+ * have passed pp_score_transform. */
+double pp_feature_raw(const nr_predictor *p, int k, const nr_arch *a, const double *srow);
 
 #endif

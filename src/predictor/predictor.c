@@ -1,5 +1,6 @@
 /* Predictor configuration, names, feature handling and accessors. */
 #include <math.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -81,16 +82,81 @@ nr_status nr_predictor_kind_parse(const char *s, nr_predictor_kind *out, nr_erro
     return NR_OK;
 }
 
+/* Every feature, in bit order (the order of the extra inputs and of the score columns). */
 static const struct {
     const char *name;
     unsigned bit;
-} feat_names[PG_MAX_EXTRA] = {{"naswot", NR_FEAT_NASWOT}, {"params", NR_FEAT_PARAMS}, {"flops", NR_FEAT_FLOPS}};
+} feat_names[PG_MAX_EXTRA] = {{"naswot", NR_FEAT_NASWOT},       {"params", NR_FEAT_PARAMS},
+                              {"flops", NR_FEAT_FLOPS},         {"synflow", NR_FEAT_SYNFLOW},
+                              {"snip", NR_FEAT_SNIP},           {"grad_norm", NR_FEAT_GRAD_NORM},
+                              {"grasp", NR_FEAT_GRASP},         {"fisher", NR_FEAT_FISHER},
+                              {"jacob_cov", NR_FEAT_JACOB_COV}};
 
 const char *pp_feature_name(unsigned bit)
 {
     for (int i = 0; i < PG_MAX_EXTRA; i++)
         if (feat_names[i].bit == bit) return feat_names[i].name;
     return NULL;
+}
+
+const char *nr_predictor_feature_name(unsigned bit)
+{
+    return pp_feature_name(bit);
+}
+
+int nr_predictor_num_score_features(unsigned mask)
+{
+    int s = 0;
+    for (int i = 0; i < PG_MAX_EXTRA; i++) s += (mask & feat_names[i].bit & NR_FEAT_SCORES) != 0;
+    return s;
+}
+
+unsigned nr_predictor_score_feature(unsigned mask, int k)
+{
+    for (int i = 0; i < PG_MAX_EXTRA; i++)
+        if (mask & feat_names[i].bit & NR_FEAT_SCORES) {
+            if (k == 0) return feat_names[i].bit;
+            k--;
+        }
+    return 0;
+}
+
+/* log features: non-negative sums (predictor.h, "Extra inputs") */
+#define LOG_FEATS (NR_FEAT_SYNFLOW | NR_FEAT_SNIP | NR_FEAT_GRAD_NORM | NR_FEAT_FISHER)
+
+int pp_score_transform(unsigned bit, double v, double *out, char *buf, size_t n)
+{
+    const char *req = NULL;
+    if (bit & LOG_FEATS) {
+        if (isnan(v) || v < 0 || v == INFINITY) req = "finite and >= 0 required";
+        else *out = log(v); /* 0 -> -inf -> the floor */
+    } else if (bit == NR_FEAT_GRASP) {
+        if (!isfinite(v)) req = "finite required";
+        else *out = v < 0 ? -log1p(-v) : log1p(v);
+    } else if (bit == NR_FEAT_NASWOT || bit == NR_FEAT_JACOB_COV) {
+        if (isnan(v) || v == INFINITY) req = "finite or -inf required";
+        else *out = v;
+    } else {
+        req = "not a score feature";
+    }
+    if (!req) return 0;
+    char num[32];
+    if (isnan(v)) snprintf(num, sizeof num, "NaN");
+    else if (isinf(v)) snprintf(num, sizeof num, "%sinf", v > 0 ? "+" : "-");
+    else snprintf(num, sizeof num, "%.17g", v);
+    snprintf(buf, n, "%s score is %s (%s)", bit == NR_FEAT_NASWOT ? "NASWOT" : pp_feature_name(bit) ? pp_feature_name(bit) : "?", num,
+             req);
+    return -1;
+}
+
+nr_status nr_predictor_check_score(unsigned bit, double v, nr_error *err)
+{
+    char why[160];
+    double t;
+    if (!(bit & NR_FEAT_SCORES) || (bit & (bit - 1)))
+        return nr_error_set(err, NR_ERR_INVALID, NULL, 0, 0, "0x%x is not one score feature", bit);
+    if (pp_score_transform(bit, v, &t, why, sizeof why)) return nr_error_set(err, NR_ERR_NUMERIC, NULL, 0, 0, "%s", why);
+    return NR_OK;
 }
 
 nr_status nr_predictor_features_parse(const char *s, unsigned *mask, nr_error *err)
@@ -107,7 +173,8 @@ nr_status nr_predictor_features_parse(const char *s, unsigned *mask, nr_error *e
         if (!bit)
             return nr_error_set(err, NR_ERR_INVALID, NULL, 0, 0,
                                 "unknown feature '%.*s' in '%s' (expected a comma-separated subset of "
-                                "naswot, params, flops)", (int)len, p, s);
+                                "naswot, params, flops, synflow, snip, grad_norm, grasp, fisher, jacob_cov)",
+                                (int)len, p, s);
         if (*mask & bit)
             return nr_error_set(err, NR_ERR_INVALID, NULL, 0, 0, "feature '%.*s' given twice in '%s'", (int)len, p, s);
         *mask |= bit;
@@ -120,8 +187,12 @@ nr_status nr_predictor_features_parse(const char *s, unsigned *mask, nr_error *e
 void pp_set_features(nr_predictor *p)
 {
     p->nfeat = 0;
+    p->nscore = 0;
     for (int i = 0; i < PG_MAX_EXTRA; i++)
-        if (p->cfg.features & feat_names[i].bit) p->feat_bit[p->nfeat++] = feat_names[i].bit;
+        if (p->cfg.features & feat_names[i].bit) {
+            p->feat_col[p->nfeat] = (feat_names[i].bit & NR_FEAT_SCORES) ? p->nscore++ : -1;
+            p->feat_bit[p->nfeat++] = feat_names[i].bit;
+        }
 }
 
 nr_predictor *pp_alloc(const nr_predictor_config *cfg, int hist_cap)
@@ -135,8 +206,7 @@ nr_predictor *pp_alloc(const nr_predictor_config *cfg, int hist_cap)
     p->dims = (pm_dims){cfg->kind, cfg->embed_dim, cfg->layers, cfg->head_hidden, p->nfeat};
     pm_layout_make(&p->dims, &p->lay);
     p->members = cfg->ensemble;
-    for (int i = 0; i < PG_MAX_EXTRA; i++) p->feat_mean[i] = 0, p->feat_std[i] = 1;
-    p->naswot_floor = 0;
+    for (int i = 0; i < PG_MAX_EXTRA; i++) p->feat_mean[i] = 0, p->feat_std[i] = 1, p->feat_floor[i] = 0;
     p->theta = calloc((size_t)p->members * p->lay.total, sizeof *p->theta);
     p->score_mean = calloc((size_t)p->members, sizeof *p->score_mean);
     p->score_std = calloc((size_t)p->members, sizeof *p->score_std);
@@ -165,25 +235,28 @@ void nr_predictor_free(nr_predictor *p)
     free(p);
 }
 
-double pp_feature_raw(const nr_predictor *p, unsigned bit, const nr_arch *a, double naswot)
+double pp_feature_raw(const nr_predictor *p, int k, const nr_arch *a, const double *srow)
 {
-    switch (bit) {
-    case NR_FEAT_NASWOT: return naswot == -INFINITY ? p->naswot_floor : naswot;
-    case NR_FEAT_PARAMS: return log((double)nr_arch_params(a, NULL));
-    case NR_FEAT_FLOPS: return log(nr_arch_flops(a, NULL));
-    }
-    return NAN;
+    unsigned bit = p->feat_bit[k];
+    if (bit == NR_FEAT_PARAMS) return log((double)nr_arch_params(a, NULL));
+    if (bit == NR_FEAT_FLOPS) return log(nr_arch_flops(a, NULL));
+    double t = NAN;
+    char why[8];
+    if (pp_score_transform(bit, srow[p->feat_col[k]], &t, why, sizeof why)) return NAN;
+    return t == -INFINITY ? p->feat_floor[k] : t;
 }
 
-nr_status pp_features(const nr_predictor *p, const nr_arch *a, double naswot, double *x, size_t row,
+nr_status pp_features(const nr_predictor *p, const nr_arch *a, const double *srow, double *x, size_t row,
                       nr_error *err)
 {
     for (int k = 0; k < p->nfeat; k++) {
-        if (p->feat_bit[k] == NR_FEAT_NASWOT && (isnan(naswot) || naswot == INFINITY))
-            return nr_error_set(err, NR_ERR_NUMERIC, NULL, 0, 0,
-                                "arch %zu: NASWOT score is %s (finite or -inf required)", row,
-                                isnan(naswot) ? "NaN" : "+inf");
-        x[k] = (pp_feature_raw(p, p->feat_bit[k], a, naswot) - p->feat_mean[k]) / p->feat_std[k];
+        if (p->feat_col[k] >= 0) {
+            char why[160];
+            double t;
+            if (pp_score_transform(p->feat_bit[k], srow[p->feat_col[k]], &t, why, sizeof why))
+                return nr_error_set(err, NR_ERR_NUMERIC, NULL, 0, 0, "arch %zu: %s", row, why);
+        }
+        x[k] = (pp_feature_raw(p, k, a, srow) - p->feat_mean[k]) / p->feat_std[k];
     }
     return NR_OK;
 }

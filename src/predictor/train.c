@@ -55,7 +55,7 @@ static nr_status check_arch(const nr_arch *a, size_t i, nr_error *err)
 
 /* Graph and standardised features of archs[0..n-1] into e (labels copied when given); errors
  * name row row0 + i. */
-static nr_status encode(const nr_predictor *p, const nr_arch *archs, const double *naswot,
+static nr_status encode(const nr_predictor *p, const nr_arch *archs, const double *scores,
                         const double *labels, size_t n, size_t row0, enc_set *e, nr_error *err)
 {
     memset(e, 0, sizeof *e);
@@ -71,7 +71,7 @@ static nr_status encode(const nr_predictor *p, const nr_arch *archs, const doubl
     }
     for (size_t i = 0; i < n; i++) {
         nr_status st = check_arch(&archs[i], row0 + i, err);
-        if (!st) st = pp_features(p, &archs[i], naswot ? naswot[i] : NAN, e->x + i * X, row0 + i, err);
+        if (!st) st = pp_features(p, &archs[i], p->nscore ? scores + i * (size_t)p->nscore : NULL, e->x + i * X, row0 + i, err);
         if (st) {
             enc_free(e);
             return st;
@@ -314,36 +314,42 @@ static int cv_epoch(const nr_predictor *p, const nr_predictor_config *cfg)
 
 /* ---- feature standardisation from the training set ---- */
 
-static nr_status fit_features(nr_predictor *p, const nr_arch *archs, const double *naswot, size_t n,
+static nr_status fit_features(nr_predictor *p, const nr_arch *archs, const double *scores, size_t n,
                               nr_error *err)
 {
-    if (p->cfg.features & NR_FEAT_NASWOT) {
-        if (!naswot) return nr_error_set(err, NR_ERR_INVALID, NULL, 0, 0, "the NASWOT feature needs NASWOT scores");
-        double mn = INFINITY, s = 0, ss = 0;
+    size_t S = (size_t)p->nscore;
+    if (S && !scores)
+        return nr_error_set(err, NR_ERR_INVALID, NULL, 0, 0, "the %s feature needs scores (an n x %zu matrix)",
+                            pp_feature_name(nr_predictor_score_feature(p->cfg.features, 0)), S);
+    /* floors of the score features: min - 1 std of the finite transformed training values */
+    for (int f = 0; f < p->nfeat; f++) {
+        if (p->feat_col[f] < 0) continue;
+        size_t col = (size_t)p->feat_col[f];
+        double mn = INFINITY, s = 0, ss = 0, t;
         size_t k = 0;
+        char why[160];
         for (size_t i = 0; i < n; i++) {
-            double v = naswot[i];
-            if (isnan(v) || v == INFINITY)
-                return nr_error_set(err, NR_ERR_NUMERIC, NULL, 0, 0,
-                                    "arch %zu: NASWOT score is %s (finite or -inf required)", i,
-                                    isnan(v) ? "NaN" : "+inf");
-            if (v == -INFINITY) continue;
-            mn = v < mn ? v : mn;
-            s += v;
+            if (pp_score_transform(p->feat_bit[f], scores[i * S + col], &t, why, sizeof why))
+                return nr_error_set(err, NR_ERR_NUMERIC, NULL, 0, 0, "arch %zu: %s", i, why);
+            if (t == -INFINITY) continue;
+            mn = t < mn ? t : mn;
+            s += t;
             k++;
         }
         double mean = k ? s / (double)k : 0;
-        for (size_t i = 0; i < n; i++)
-            if (isfinite(naswot[i])) ss += (naswot[i] - mean) * (naswot[i] - mean);
+        for (size_t i = 0; i < n; i++) {
+            pp_score_transform(p->feat_bit[f], scores[i * S + col], &t, why, sizeof why);
+            if (isfinite(t)) ss += (t - mean) * (t - mean);
+        }
         double sd = k ? sqrt(ss / (double)k) : 0;
-        p->naswot_floor = k ? mn - (sd > 0 ? sd : 1.0) : 0.0;
+        p->feat_floor[f] = k ? mn - (sd > 0 ? sd : 1.0) : 0.0;
     }
     for (int f = 0; f < p->nfeat; f++) {
         double s = 0, ss = 0;
-        for (size_t i = 0; i < n; i++) s += pp_feature_raw(p, p->feat_bit[f], &archs[i], naswot ? naswot[i] : 0);
+        for (size_t i = 0; i < n; i++) s += pp_feature_raw(p, f, &archs[i], S ? scores + i * S : NULL);
         double mean = s / (double)n;
         for (size_t i = 0; i < n; i++) {
-            double d = pp_feature_raw(p, p->feat_bit[f], &archs[i], naswot ? naswot[i] : 0) - mean;
+            double d = pp_feature_raw(p, f, &archs[i], S ? scores + i * S : NULL) - mean;
             ss += d * d;
         }
         double sd = sqrt(ss / (double)n);
@@ -398,7 +404,7 @@ done:
 }
 
 nr_status nr_predictor_train(const nr_predictor_config *cfg, const nr_arch *archs, const double *labels,
-                             const double *naswot, size_t n, nr_predictor **out, nr_error *err)
+                             const double *scores, size_t n, nr_predictor **out, nr_error *err)
 {
     if (out) *out = NULL;
     nr_status st = nr_predictor_config_check(cfg, err);
@@ -423,8 +429,8 @@ nr_status nr_predictor_train(const nr_predictor_config *cfg, const nr_arch *arch
         st = nr_error_set(err, NR_ERR_NOMEM, NULL, 0, 0, "out of memory");
         goto fail;
     }
-    if ((st = fit_features(p, archs, naswot, n, err))) goto fail;
-    if ((st = encode(p, archs, naswot, labels, n, 0, &e, err))) goto fail;
+    if ((st = fit_features(p, archs, scores, n, err))) goto fail;
+    if ((st = encode(p, archs, scores, labels, n, 0, &e, err))) goto fail;
     if (cfg->folds) {
         if (!(fold = malloc(n * sizeof *fold))) {
             st = nr_error_set(err, NR_ERR_NOMEM, NULL, 0, 0, "out of memory");
@@ -470,13 +476,14 @@ fail:
 
 /* ---- prediction ---- */
 
-nr_status nr_predictor_predict(const nr_predictor *p, const nr_arch *archs, const double *naswot, size_t n,
+nr_status nr_predictor_predict(const nr_predictor *p, const nr_arch *archs, const double *feat, size_t n,
                                double *scores, nr_error *err)
 {
     if (!p || (!archs && n) || (!scores && n))
         return nr_error_set(err, NR_ERR_INVALID, NULL, 0, 0, "NULL predictor, archs or scores");
-    if ((p->cfg.features & NR_FEAT_NASWOT) && !naswot && n)
-        return nr_error_set(err, NR_ERR_INVALID, NULL, 0, 0, "this model uses the NASWOT feature: scores needed");
+    if (p->nscore && !feat && n)
+        return nr_error_set(err, NR_ERR_INVALID, NULL, 0, 0, "this model uses the %s feature: scores needed",
+                            pp_feature_name(nr_predictor_score_feature(p->cfg.features, 0)));
     int X = p->nfeat;
     pm_work w = {0};
     batch_buf bb = {0};
@@ -494,7 +501,8 @@ nr_status nr_predictor_predict(const nr_predictor *p, const nr_arch *archs, cons
     for (size_t start = 0; start < n; start += EVAL_CHUNK) {
         int cnt = (int)(n - start < EVAL_CHUNK ? n - start : EVAL_CHUNK);
         enc_set e = {0};
-        if ((st = encode(p, archs + start, naswot ? naswot + start : NULL, NULL, (size_t)cnt, start, &e, err)))
+        if ((st = encode(p, archs + start, p->nscore ? feat + start * (size_t)p->nscore : NULL, NULL, (size_t)cnt, start,
+                         &e, err)))
             goto done;
         for (int k = 0; k < cnt; k++) scores[start + (size_t)k] = 0;
         for (int m = 0; m < p->members; m++) {
@@ -510,12 +518,14 @@ done:
     return st;
 }
 
-nr_status nr_predictor_compare(const nr_predictor *p, const nr_arch *a, double naswot_a, const nr_arch *b,
-                               double naswot_b, double *prob, nr_error *err)
+nr_status nr_predictor_compare(const nr_predictor *p, const nr_arch *a, const double *scores_a, const nr_arch *b,
+                               const double *scores_b, double *prob, nr_error *err)
 {
-    if (!p || !a || !b || !prob) return nr_error_set(err, NR_ERR_INVALID, NULL, 0, 0, "NULL argument");
+    if (!p || !a || !b || !prob || (p->nscore && (!scores_a || !scores_b)))
+        return nr_error_set(err, NR_ERR_INVALID, NULL, 0, 0, "NULL argument");
     nr_arch ab[2] = {*a, *b};
-    double nw[2] = {naswot_a, naswot_b};
+    double nw[2 * PG_MAX_EXTRA];
+    for (int k = 0; k < p->nscore; k++) nw[k] = scores_a[k], nw[p->nscore + k] = scores_b[k];
     enc_set e = {0};
     pm_work w = {0};
     nr_status st = encode(p, ab, nw, NULL, 2, 0, &e, err);

@@ -68,51 +68,30 @@ nr_status nr_score_cache_set(nr_score_cache *c, int index, double score, nr_erro
 /* Same value, treating two NaNs as equal. */
 static int same_score(double a, double b) { return a == b || (isnan(a) && isnan(b)); }
 
-/* The partial-results file of `nasrank score -o OUT` (OUT.partial): a "# nasrank score partial"
- * line, then "id,naswot,sign,units,seconds" per scored arch, id = lexicographic arch id.  A
- * torn last line (no newline: the run was killed mid-write) is ignored. */
-static nr_status load_partial(nr_score_cache *c, FILE *f, const char *path, nr_error *err)
+/* The partial-results file of `nasrank score -o OUT` (OUT.partial; v1 NASWOT only, v2 any
+ * proxies), read by the predictor's reader (lexicographic arch ids; a torn last line is
+ * ignored), for a column that is a proxy feature. */
+static nr_status load_partial(nr_score_cache *c, unsigned bit, const char *path, nr_error *err)
 {
     double *val = malloc(NR_NUM_ARCHS * sizeof *val);
-    unsigned char *have = calloc(NR_NUM_ARCHS, 1);
-    nr_status st = NR_OK;
-    char line[512];
-    long ln = 0;
-    if (!val || !have) {
-        st = nr_error_set(err, NR_ERR_NOMEM, path, 0, 0, "out of memory");
-        goto done;
-    }
-    while (fgets(line, sizeof line, f)) {
-        ln++;
-        size_t len = strlen(line);
-        if (ln == 1) continue; /* the header */
-        if (len == 0 || line[len - 1] != '\n') break;
-        int id, sign;
-        char sc[64], *end;
-        if (sscanf(line, "%d,%63[^,],%d", &id, sc, &sign) != 3 || id < 0 || id >= NR_NUM_ARCHS) {
-            st = nr_error_set(err, NR_ERR_PARSE, path, ln, 1, "malformed partial-results line (expected "
-                              "id,naswot,sign,units,seconds)");
-            goto done;
-        }
-        double v = strtod(sc, &end);
-        if (*end) {
-            st = nr_error_set(err, NR_ERR_PARSE, path, ln, 2, "not a number: \"%s\"", sc);
-            goto done;
-        }
+    size_t cnt;
+    if (!val) return nr_error_set(err, NR_ERR_NOMEM, path, 0, 0, "out of memory");
+    nr_status st = nr_feature_scores_read(path, c->table, bit, val, &cnt, err);
+    for (int id = 0; id < NR_NUM_ARCHS && !st; id++) {
+        if (isnan(val[id])) continue;
         nr_arch a = nr_arch_from_id(id);
         const nr_table_row *row = nr_table_by_arch(c->table, &a);
         if (!row) {
-            st = nr_error_set(err, NR_ERR_NOTFOUND, path, ln, 1, "arch id %d not in the table", id);
-            goto done;
+            st = nr_error_set(err, NR_ERR_NOTFOUND, path, 0, 0, "arch id %d not in the table", id);
+            break;
         }
-        val[row->index] = v;
-        have[row->index] = 1;
     }
-    for (int k = 0; k < NR_NUM_ARCHS; k++)
-        if (have[k]) nr_score_cache_set(c, k, val[k], NULL);
-done:
+    for (int id = 0; id < NR_NUM_ARCHS && !st; id++) {
+        if (isnan(val[id])) continue;
+        nr_arch a = nr_arch_from_id(id);
+        nr_score_cache_set(c, nr_table_by_arch(c->table, &a)->index, val[id], NULL);
+    }
     free(val);
-    free(have);
     return st;
 }
 
@@ -125,11 +104,11 @@ nr_status nr_score_cache_load_csv(nr_score_cache *c, const char *path, const cha
         static const char magic[] = "# nasrank score partial";
         char head[sizeof magic];
         size_t got = fread(head, 1, sizeof magic - 1, pf);
-        if (got == sizeof magic - 1 && !memcmp(head, magic, got) && !strcmp(column, "naswot")) {
-            rewind(pf);
-            nr_status st = load_partial(c, pf, path, err);
+        unsigned bit = 0;
+        if (got == sizeof magic - 1 && !memcmp(head, magic, got) &&
+            !nr_predictor_features_parse(column, &bit, NULL) && (bit & NR_FEAT_SCORES) && !(bit & (bit - 1))) {
             fclose(pf);
-            return st;
+            return load_partial(c, bit, path, err);
         }
         fclose(pf);
     }

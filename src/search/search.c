@@ -48,7 +48,9 @@ int nr_search_needs_scores(const nr_search_config *cfg)
     if (cfg->strategy != NR_SEARCH_PREDICTOR) return 0;
     if (cfg->pred_candidates > 0) return 1;
     nr_predictor_config pc = cfg->predictor ? *cfg->predictor : nr_search_predictor_default();
-    return (pc.features & NR_FEAT_NASWOT) != 0;
+    for (int k = 0; k < nr_predictor_num_score_features(pc.features); k++) /* a feature on `scores` */
+        if (!cfg->pred_feature_scores || !cfg->pred_feature_scores[k]) return 1;
+    return 0;
 }
 
 nr_search_config nr_search_config_default(nr_search_strategy s)

@@ -2,6 +2,7 @@
  * (predictor.h) on everything queried, query the best predicted unseen architectures, repeat
  * until the budget is spent.  See include/nasrank/search.h. */
 #include <math.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -43,7 +44,8 @@ static int cmp_cand(const void *a, const void *b)
 typedef struct predict_job {
     const nr_predictor *p;
     const nr_arch *archs;
-    const double *naswot; /* or NULL */
+    const double *feat;   /* (n, S) score features, or NULL */
+    size_t S;
     double *out;
     size_t n;
     nr_status *st;  /* per chunk */
@@ -55,11 +57,11 @@ static void predict_chunk(void *ctx, long task, int tid)
     (void)tid;
     predict_job *j = ctx;
     size_t lo = (size_t)task * CHUNK, cnt = j->n - lo < CHUNK ? j->n - lo : CHUNK;
-    j->st[task] = nr_predictor_predict(j->p, j->archs + lo, j->naswot ? j->naswot + lo : NULL, cnt, j->out + lo,
+    j->st[task] = nr_predictor_predict(j->p, j->archs + lo, j->feat ? j->feat + lo * j->S : NULL, cnt, j->out + lo,
                                        &j->err[task]);
 }
 
-static nr_status predict_all(const nr_predictor *p, const nr_arch *archs, const double *naswot, size_t n,
+static nr_status predict_all(const nr_predictor *p, const nr_arch *archs, const double *feat, size_t S, size_t n,
                              double *out, nr_error *err)
 {
     long chunks = (long)((n + CHUNK - 1) / CHUNK);
@@ -69,7 +71,7 @@ static nr_status predict_all(const nr_predictor *p, const nr_arch *archs, const 
         free(st), free(errs);
         return nr_error_set(err, NR_ERR_NOMEM, NULL, 0, 0, "out of memory");
     }
-    predict_job j = {p, archs, naswot, out, n, st, errs};
+    predict_job j = {p, archs, feat, S, out, n, st, errs};
     nr_parallel_for(chunks, predict_chunk, &j);
     nr_status res = NR_OK;
     for (long k = 0; k < chunks && !res; k++)
@@ -81,19 +83,40 @@ static nr_status predict_all(const nr_predictor *p, const nr_arch *archs, const 
     return res;
 }
 
+/* The S score features of benchmark index idx into row: each from its cache, or the run's
+ * scores (NaN -> -inf there, as search_score does). */
+static nr_status feature_row(search_run *s, unsigned mask, int S, int idx, double *row, nr_error *err)
+{
+    for (int k = 0; k < S; k++) {
+        nr_score_cache *fc = s->cfg->pred_feature_scores ? s->cfg->pred_feature_scores[k] : NULL;
+        nr_status st = fc ? nr_score_cache_get(fc, idx, &row[k], err) : search_score(s, idx, &row[k], err);
+        if (st) {
+            if (err && fc) { /* name the feature whose file lacks the arch */
+                char msg[sizeof err->text];
+                snprintf(msg, sizeof msg, "predictor feature %s: %.400s",
+                         nr_predictor_feature_name(nr_predictor_score_feature(mask, k)), err->text);
+                memcpy(err->text, msg, sizeof msg);
+            }
+            return st;
+        }
+    }
+    return NR_OK;
+}
+
 nr_status search_predictor(search_run *s, nr_error *err)
 {
     const nr_search_config *cfg = s->cfg;
     nr_predictor_config pc = cfg->predictor ? *cfg->predictor : nr_search_predictor_default();
-    int use_naswot = (pc.features & NR_FEAT_NASWOT) != 0, K = cfg->pred_candidates, base_folds = pc.folds;
+    int S = nr_predictor_num_score_features(pc.features), K = cfg->pred_candidates, base_folds = pc.folds;
+    size_t S1 = S ? (size_t)S : 1;
     nr_status st = NR_OK;
     nr_arch *tarch = malloc((size_t)s->budget * sizeof *tarch);
     double *tlab = malloc((size_t)s->budget * sizeof *tlab);
-    double *tnw = malloc((size_t)s->budget * sizeof *tnw);
+    double *tnw = malloc((size_t)s->budget * S1 * sizeof *tnw);
     cand *order = NULL; /* K > 0: every index by score */
     cand *c = malloc(NR_NUM_ARCHS * sizeof *c);
     nr_arch *carch = malloc(NR_NUM_ARCHS * sizeof *carch);
-    double *cnw = malloc(NR_NUM_ARCHS * sizeof *cnw), *pred = malloc(NR_NUM_ARCHS * sizeof *pred);
+    double *cnw = malloc(NR_NUM_ARCHS * S1 * sizeof *cnw), *pred = malloc(NR_NUM_ARCHS * sizeof *pred);
     unsigned char *touched = malloc(NR_NUM_ARCHS); /* isomorphism classes already queried */
     nr_predictor *p = NULL;
     double r;
@@ -119,7 +142,7 @@ nr_status search_predictor(search_run *s, nr_error *err)
             int idx = s->history[i];
             tarch[i] = nr_table_by_index(s->t, idx)->arch;
             tlab[i] = s->reward[idx];
-            if (use_naswot && (st = search_score(s, idx, &tnw[i], err))) goto done;
+            if (S && (st = feature_row(s, pc.features, S, idx, tnw + (size_t)i * S, err))) goto done;
         }
         /* early-stopping folds are drawn by isomorphism class: never more folds than classes */
         int classes = 0;
@@ -131,7 +154,7 @@ nr_status search_predictor(search_run *s, nr_error *err)
         }
         pc.folds = base_folds > classes ? (classes >= 2 ? classes : 0) : base_folds;
         pc.seed = nr_rng_next(&s->rng);
-        if ((st = nr_predictor_train(&pc, tarch, tlab, use_naswot ? tnw : NULL, (size_t)n, &p, err))) goto done;
+        if ((st = nr_predictor_train(&pc, tarch, tlab, S ? tnw : NULL, (size_t)n, &p, err))) goto done;
         s->res->steps++;
         search_emit(s, NR_SEARCH_EV_FIT, -1, -1, 0.0, n);
         /* candidates: one representative (the table's iso_index) per isomorphism class none of
@@ -147,9 +170,9 @@ nr_status search_predictor(search_run *s, nr_error *err)
         }
         for (int i = 0; i < nc; i++) {
             carch[i] = nr_table_by_index(s->t, c[i].index)->arch;
-            if (use_naswot && (st = search_score(s, c[i].index, &cnw[i], err))) goto done;
+            if (S && (st = feature_row(s, pc.features, S, c[i].index, cnw + (size_t)i * S, err))) goto done;
         }
-        if ((st = predict_all(p, carch, use_naswot ? cnw : NULL, (size_t)nc, pred, err))) goto done;
+        if ((st = predict_all(p, carch, S ? cnw : NULL, (size_t)S, (size_t)nc, pred, err))) goto done;
         nr_predictor_free(p);
         p = NULL;
         for (int i = 0; i < nc; i++) c[i].key = isnan(pred[i]) ? -INFINITY : pred[i];

@@ -21,10 +21,19 @@ static void predict(const nr_predictor *p, double *scores)
 {
     nr_arch a[4] = {nr_arch_from_id(0), nr_arch_from_id(1234), nr_arch_from_id(9999),
                     nr_arch_from_id(NR_NUM_ARCHS - 1)};
-    double naswot[4] = {100.0, -INFINITY, 50.5, 1e-3};
+    /* the model's S proxy features (bit order), values each accepts: -inf where allowed, 0 */
+    unsigned mask = nr_predictor_get_config(p)->features;
+    int S = nr_predictor_num_score_features(mask);
+    double feat[4 * 7];
+    for (int k = 0; k < S; k++) {
+        unsigned bit = nr_predictor_score_feature(mask, k);
+        int ninf = bit == NR_FEAT_NASWOT || bit == NR_FEAT_JACOB_COV;
+        double v[4] = {100.0, ninf ? -INFINITY : 0.0, bit == NR_FEAT_GRASP ? -50.5 : 50.5, 1e-3};
+        for (int i = 0; i < 4; i++) feat[i * S + k] = v[i];
+    }
     nr_error e;
     nr_error_clear(&e);
-    nr_status st = nr_predictor_predict(p, a, naswot, 4, scores, &e);
+    nr_status st = nr_predictor_predict(p, a, S ? feat : NULL, 4, scores, &e);
     if (st != NR_OK) {
         FUZZ_CHECK_ERROR(st, e); /* e.g. a numeric blow-up, reported */
         for (int i = 0; i < 4; i++) scores[i] = NAN;
