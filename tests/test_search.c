@@ -60,6 +60,18 @@ static int edges_differ(const nr_arch *a, const nr_arch *b)
     return d;
 }
 
+/* A small, fast predictor for the strategy tests (one member, no folds). */
+static nr_predictor_config tiny_predictor(int epochs)
+{
+    nr_predictor_config pc = nr_search_predictor_default();
+    pc.embed_dim = 8;
+    pc.layers = 2;
+    pc.ensemble = 1;
+    pc.folds = 0;
+    pc.epochs = epochs;
+    return pc;
+}
+
 /* Checks shared by every strategy that queries: the chosen arch was queried, it has the best
  * reward among the queried, queries are distinct and within the budget. */
 static void check_queries(const trace *tr, const nr_search_result *res, int budget)
@@ -377,12 +389,7 @@ int main(void)
 
     TEST("predictor: random start, then the best predicted unseen classes")
     {
-        nr_predictor_config pc = nr_search_predictor_default();
-        pc.embed_dim = 8;
-        pc.layers = 2;
-        pc.ensemble = 1;
-        pc.folds = 0;
-        pc.epochs = 5;
+        nr_predictor_config pc = tiny_predictor(5);
         nr_search_config c = nr_search_config_default(NR_SEARCH_PREDICTOR);
         c.budget = 14;
         c.pred_initial = 4;
@@ -468,11 +475,7 @@ int main(void)
 
     TEST("predictor: proxy features from their own score caches")
     {
-        nr_predictor_config pc = nr_search_predictor_default();
-        pc.embed_dim = 8;
-        pc.layers = 2;
-        pc.ensemble = 1;
-        pc.epochs = 40;
+        nr_predictor_config pc = tiny_predictor(40);
         pc.features = NR_FEAT_JACOB_COV | NR_FEAT_SYNFLOW;
         nr_score_cache *fc[2] = {NULL, NULL}, *rev = NULL;
         CHECK(nr_score_cache_create(T, &fc[0], &err) == NR_OK && nr_score_cache_create(T, &fc[1], &err) == NR_OK &&
