@@ -147,7 +147,7 @@ fuzz: fuzz-build
 # A build without -march=native (valgrind knows no AVX-512), and NASRANK_BIN pointing at a
 # wrapper that runs it under memcheck; each run logs to build-memcheck/vg/ (quiet: an empty log
 # is a clean run).  Leaks count when definite or indirect (BLIS keeps its pools until exit).
-# The smoke tests by default (~15 min); the 654-check bad-input script under valgrind takes
+# The smoke tests by default (~40 min); the 654-check bad-input script under valgrind takes
 # about an hour: MEMCHECK_SCRIPTS="tests/cli_smoke.sh tests/cli_bad_inputs.sh".
 MEMCHECK_BUILD   := build-memcheck
 MEMCHECK_SCRIPTS ?= tests/cli_smoke.sh
