@@ -48,8 +48,12 @@ expect 0 "predictor with synflow again" -- "$BIN" search --strategy predictor --
 same "$T/pf.json" "$T/pf2.json" "predictor with proxy features is reproducible"
 expect 2 "predictor synflow without --scores" -- "$BIN" search --strategy predictor --budget 8 --pred-features synflow
 has "$T/err" "pred-features synflow needs --scores FILE with a 'synflow' column" "synflow without --scores message"
+# a bad proxy value is refused when the file is read, at its cell (not later, at a fit)
+awk 'BEGIN {print "index,synflow"; for (i = 0; i < 15625; i++) printf "%d,%s\n", i, (i == 3 ? "nan" : "1.5")}' >"$T/nanproxy.csv"
+expect 1 "predictor: NaN proxy value" -- "$BIN" search --strategy predictor --budget 8 --pred-initial 4 --pred-per-round 4 --runs 1 --pred-features synflow --scores "$T/nanproxy.csv" --no-compute
+has "$T/err" "nanproxy.csv:5:2: synflow score is NaN" "NaN proxy value message"
 expect 1 "predictor: column missing" -- "$BIN" search --strategy predictor --budget 8 --pred-initial 4 --pred-per-round 4 --runs 1 --pred-features snip --scores "$T/proxies.csv" --no-compute
-has "$T/err" "proxies.csv:1: no 'snip' column in the header" "missing proxy column message"
+has "$T/err" 'proxies.csv:1: no .snip. column in the scores file (run .nasrank score --proxy snip. first)' "missing proxy column message"
 
 # JSON: every run, deterministic for a seed
 expect 1 "missing score file" -- "$BIN" search --strategy random,area --runs 4 -o "$T/a.json" --scores "$T/none.csv"

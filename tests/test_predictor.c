@@ -1117,6 +1117,10 @@ static void test_score_features(void)
                          "features.floors[0] must be 0 for the computed feature params");
                 BAD_EDIT_OF(t1, "floors_type.json", "\"floors\": [", "\"floors\": 3, \"x\": [", NR_ERR_INVALID,
                          "field 'features.floors' must be an array");
+                /* only NASWOT-only models predate "floors" (a proxy feature without one would
+                 * silently get floor 0) */
+                BAD_EDIT_OF(t1, "floors_missing.json", "\"floors\": [", "\"floorz\": [", NR_ERR_INVALID,
+                         "the proxy feature synflow needs 'floors'");
             }
             free(t1), free(t2);
         }
@@ -1260,6 +1264,34 @@ static void test_scores_file(void)
         nr_error_clear(&err);
         CHECK(nr_feature_scores_read(path, NULL, NR_FEAT_SYNFLOW, g, &cnt, &err) == NR_ERR_INVALID &&
               strstr(err.text, "no 'synflow' column"));
+        /* hostile partial files (found in review): a line starting with a NUL byte (read
+         * line[-1] once), a v2 line with too few fields (read past its end), a v2 line under
+         * a v1 header or an unversioned header (its seconds column passed off as NASWOT) */
+        static const struct { const char *data; size_t n; long line; const char *what; } hostile[] = {
+            {"# nasrank score partial v1 seed=1\n5,100.25,1,77,0.1\n\0\n", 54, 3, "NUL byte"},
+            {"# nasrank score partial v2 proxies=naswot images=x\n5,0.5,1500.25,0.1\n\0x\n", 72, 3, "NUL byte"},
+            {"# nasrank score partial v2 proxies=synflow,jacob_cov images=x\n5,1.0\n", 0, 2, "expected 'id,seconds'"},
+            {"# nasrank score partial v2 proxies=synflow,jacob_cov images=x\n5,1.0,7,0.1\n", 0, 2, "expected 'id,seconds'"},
+            {"# nasrank score partial v1 seed=1\n5,0.1,1500.25,0.1\n", 0, 2, "expected 'id,naswot,sign,units,seconds'"},
+            {"# nasrank score partial v1 seed=1\n5,0.1,1,77,0.1,9\n", 0, 2, "expected 'id,naswot,sign,units,seconds'"},
+            {"# nasrank score partial seed=1\n5,100.25,1,77,0.1\n", 0, 1, "unknown partial-results format"},
+        };
+        for (size_t h = 0; h < sizeof hostile / sizeof *hostile; h++) {
+            size_t n = hostile[h].n ? hostile[h].n : strlen(hostile[h].data);
+            unsigned m = strstr(hostile[h].data, "synflow,") ? NR_FEAT_SYNFLOW : NR_FEAT_NASWOT;
+            write_file(path, hostile[h].data, n);
+            nr_error_clear(&err);
+            CHECK_MSG(nr_feature_scores_read(path, NULL, m, v, &cnt, &err) == NR_ERR_PARSE && err.line == hostile[h].line &&
+                          strstr(err.text, hostile[h].what),
+                      "hostile partial %zu: line %ld '%s'", h, err.line, err.text);
+        }
+        /* a score so large its standardisation would overflow: refused at its cell */
+        tmp_path(path, sizeof path, "huge.csv");
+        const char *huge = "arch,naswot\n" ARCH_BEST ",1e308\n";
+        write_file(path, huge, strlen(huge));
+        nr_error_clear(&err);
+        CHECK(nr_feature_scores_read(path, NULL, NR_FEAT_NASWOT, v, &cnt, &err) == NR_ERR_NUMERIC && err.line == 2 &&
+              strstr(err.text, "magnitude above 1e100"));
         free(v);
     }
 }

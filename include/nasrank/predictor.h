@@ -50,7 +50,8 @@
  * min(finite transformed training values) - 1 * std(the same values) (1 when that std is 0;
  * the floor is 0 when no training value is finite), also for new archs.  Refused, with
  * NR_ERR_NUMERIC naming the feature: NaN and +inf always, negative (or -inf) values of the
- * log features, an infinite grasp.  (ensemble is not a feature: it depends on the set scored.)
+ * log features, an infinite grasp, and a finite transformed value above 1e100 in magnitude
+ * (no real score comes near; it would overflow the standardisation).  (ensemble is not a feature: it depends on the set scored.)
  *
  * Ensemble and early stopping.  `ensemble` members are trained from independent seeded
  * initialisations.  The training set is split into `folds` folds by isomorphism class (all

@@ -42,6 +42,16 @@ static nr_status put(rd *r, int id, int k, double v, long line, long col)
     return NR_OK;
 }
 
+/* The header "# nasrank score partial VERSION[ ...]" names this version. */
+static int partial_version(const char *head, const char *version)
+{
+    static const char magic[] = "# nasrank score partial ";
+    size_t m = sizeof magic - 1, v = strlen(version);
+    if (strncmp(head, magic, m) || strncmp(head + m, version, v)) return 0;
+    char next = head[m + v];
+    return next == ' ' || next == '\n' || next == '\r' || next == '\0';
+}
+
 /* v1 partial lines "id,naswot,sign,units,seconds" (naswot is the only score in them). */
 static nr_status read_partial_v1(rd *r, FILE *f)
 {
@@ -57,20 +67,31 @@ static nr_status read_partial_v1(rd *r, FILE *f)
     while (fgets(line, sizeof line, f)) {
         ln++;
         size_t len = strlen(line);
-        if (line[len - 1] != '\n') {
-            if (feof(f)) break; /* torn last line of a running or killed job */
-            return nr_error_set(r->err, NR_ERR_PARSE, r->path, ln, 1, "line too long");
+        if (len == 0 || line[len - 1] != '\n') { /* len 0: a line starting with a NUL byte */
+            if (len > 0 && feof(f)) break; /* torn last line of a running or killed job */
+            return nr_error_set(r->err, NR_ERR_PARSE, r->path, ln, 1, len ? "line too long" : "NUL byte");
         }
-        char *end;
-        long id = strtol(line, &end, 10);
-        if (end == line || *end != ',' || id < 0 || id >= NR_NUM_ARCHS)
+        /* all five fields, as `nasrank score` writes them: a line of another format (a v2
+         * line under a v1 header) must not pass a seconds column off as a score */
+        char *end, *s = line, *vs;
+        long id = strtol(s, &end, 10);
+        int okl = end != s && *end == ',' && id >= 0 && id < NR_NUM_ARCHS;
+        double v = 0;
+        if (okl) {
+            vs = s = end + 1;
+            v = strtod(s, &end);
+            okl = end != s && *end == ',';
+        }
+        for (int field = 0; okl && field < 3; field++) { /* sign, units (integers), seconds */
+            s = end + 1;
+            if (field < 2) strtoll(s, &end, 10);
+            else strtod(s, &end);
+            okl = end != s && (field < 2 ? *end == ',' : (*end == '\n' || *end == '\r'));
+        }
+        if (!okl)
             return nr_error_set(r->err, NR_ERR_PARSE, r->path, ln, 1,
                                 "expected 'id,naswot,sign,units,seconds' with id in 0..%d", NR_NUM_ARCHS - 1);
-        char *s = end + 1;
-        double v = strtod(s, &end);
-        if (end == s || *end != ',')
-            return nr_error_set(r->err, NR_ERR_PARSE, r->path, ln, (long)(s - line) + 1, "expected a NASWOT score");
-        nr_status st = put(r, (int)id, 0, v, ln, (long)(s - line) + 1);
+        nr_status st = put(r, (int)id, 0, v, ln, (long)(vs - line) + 1);
         if (st) return st;
     }
     if (ferror(f)) return nr_error_set(r->err, NR_ERR_IO, r->path, 0, 0, "read error");
@@ -112,9 +133,9 @@ static nr_status read_partial_v2(rd *r, FILE *f, const char *header)
     while (fgets(line, sizeof line, f)) {
         ln++;
         size_t len = strlen(line);
-        if (line[len - 1] != '\n') {
-            if (feof(f)) break;
-            return nr_error_set(r->err, NR_ERR_PARSE, r->path, ln, 1, "line too long");
+        if (len == 0 || line[len - 1] != '\n') { /* len 0: a line starting with a NUL byte */
+            if (len > 0 && feof(f)) break;
+            return nr_error_set(r->err, NR_ERR_PARSE, r->path, ln, 1, len ? "line too long" : "NUL byte");
         }
         char *end, *s = line;
         long id = strtol(s, &end, 10);
@@ -125,11 +146,11 @@ static nr_status read_partial_v2(rd *r, FILE *f, const char *header)
             okl = end != s;
         }
         for (int j = 0; okl && j < np; j++) {
-            okl = *end == ',';
+            if (!(okl = *end == ',')) break; /* never step past the end of a short line */
             s = end + 1;
             vcol[j] = (long)(s - line) + 1;
             v[j] = strtod(s, &end);
-            okl = okl && end != s && *end == ',';
+            if (!(okl = end != s && *end == ',')) break;
             s = end + 1;
             strtod(s, &end);
             okl = okl && end != s;
@@ -230,7 +251,9 @@ nr_status nr_feature_scores_read(const char *path, const nr_table *t, unsigned m
             int ch;
             while ((ch = fgetc(f)) != EOF && ch != '\n') {}
         }
-        st = !strncmp(head, "# nasrank score partial v2", 26) ? read_partial_v2(&r, f, head) : read_partial_v1(&r, f);
+        if (partial_version(head, "v2")) st = read_partial_v2(&r, f, head);
+        else if (partial_version(head, "v1")) st = read_partial_v1(&r, f);
+        else st = nr_error_set(err, NR_ERR_PARSE, path, 1, 1, "unknown partial-results format (expected v1 or v2)");
         fclose(f);
     } else {
         fclose(f);

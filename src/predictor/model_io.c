@@ -137,6 +137,11 @@ fail:
 nr_status nr_predictor_save(const nr_predictor *p, const char *path, nr_error *err)
 {
     if (!p) return nr_error_set(err, NR_ERR_INVALID, path, 0, 0, "NULL predictor");
+    /* jansson has no inf/NaN: such a number would silently drop its field */
+    for (int k = 0; k < p->nfeat; k++)
+        if (!isfinite(p->feat_mean[k]) || !isfinite(p->feat_std[k]) || !isfinite(p->feat_floor[k]))
+            return nr_error_set(err, NR_ERR_NUMERIC, path, 0, 0, "feature %s: non-finite standardisation",
+                                pp_feature_name(p->feat_bit[k]));
     json_t *root = build(p);
     if (!root) return nr_error_set(err, NR_ERR_NOMEM, path, 0, 0, "out of memory building the model JSON");
     nr_outfile *of = NULL;
@@ -359,6 +364,12 @@ static nr_status load_body(const ld *c, const json_t *root, nr_predictor **out)
         nr_predictor_features_parse(json_string_value(json_array_get(names, i)), &bit, NULL);
         if (!(fs[i] > 0)) {
             st = nr_error_set(c->err, NR_ERR_INVALID, c->src, 0, 0, "features.std[%zu] must be > 0, got %g", i, fs[i]);
+            goto fail;
+        }
+        if (!have_floors && (bit & NR_FEAT_SCORES) && bit != NR_FEAT_NASWOT) {
+            st = nr_error_set(c->err, NR_ERR_INVALID, c->src, 0, 0,
+                              "features: the proxy feature %s needs 'floors' (only NASWOT models predate them)",
+                              pp_feature_name(bit));
             goto fail;
         }
         if (have_floors && !(bit & NR_FEAT_SCORES) && ff[i] != 0) {

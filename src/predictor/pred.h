@@ -199,6 +199,8 @@ struct nr_predictor {
 nr_predictor *pp_alloc(const nr_predictor_config *cfg, int hist_cap);
 const char *pp_feature_name(unsigned bit); /* "naswot", "params", "flops", "synflow", ... */
 void pp_set_features(nr_predictor *p); /* nfeat, feat_bit, feat_col, nscore from cfg.features */
+#define PP_SCORE_MAX 1e100 /* largest |transformed score| accepted */
+
 /* The transform of score feature bit applied to v (predictor.h, "Extra inputs"): 0 with *out
  * the transformed value (-inf: the floor applies), or -1 when v is refused, with *why set to
  * a message fragment such as "synflow score is NaN (>= 0 required)" (in buf, n bytes). */

@@ -139,6 +139,9 @@ int pp_score_transform(unsigned bit, double v, double *out, char *buf, size_t n)
     } else {
         req = "not a score feature";
     }
+    /* a bound far beyond any real score (NASWOT ~1e3, logs < 1e3) keeps the training set's
+     * sums and squares finite: 1e300 would pass as 'finite' and overflow the std */
+    if (!req && isfinite(*out) && fabs(*out) > PP_SCORE_MAX) req = "magnitude above 1e100";
     if (!req) return 0;
     char num[32];
     if (isnan(v)) snprintf(num, sizeof num, "NaN");

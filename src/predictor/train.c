@@ -355,6 +355,10 @@ static nr_status fit_features(nr_predictor *p, const nr_arch *archs, const doubl
         double sd = sqrt(ss / (double)n);
         p->feat_mean[f] = mean;
         p->feat_std[f] = sd > 1e-12 ? sd : 1.0;
+        if (!isfinite(mean) || !isfinite(sd) || !isfinite(p->feat_floor[f]))
+            return nr_error_set(err, NR_ERR_NUMERIC, NULL, 0, 0,
+                                "feature %s: its training values do not standardise (mean %g, std %g)",
+                                pp_feature_name(p->feat_bit[f]), mean, sd);
     }
     return NR_OK;
 }

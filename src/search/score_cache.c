@@ -68,10 +68,11 @@ nr_status nr_score_cache_set(nr_score_cache *c, int index, double score, nr_erro
 /* Same value, treating two NaNs as equal. */
 static int same_score(double a, double b) { return a == b || (isnan(a) && isnan(b)); }
 
-/* The partial-results file of `nasrank score -o OUT` (OUT.partial; v1 NASWOT only, v2 any
- * proxies), read by the predictor's reader (lexicographic arch ids; a torn last line is
- * ignored), for a column that is a proxy feature. */
-static nr_status load_partial(nr_score_cache *c, unsigned bit, const char *path, nr_error *err)
+/* A proxy-feature column through the predictor's reader (nr_feature_scores_read): from the
+ * partial-results file of `nasrank score -o OUT` (OUT.partial; v1 NASWOT only, v2 any
+ * proxies; a torn last line is ignored) or a score CSV, every value checked as the predictor
+ * will take it (FILE:LINE:COL on a NaN, a negative synflow, ...; empty cells skipped). */
+static nr_status load_feature(nr_score_cache *c, unsigned bit, const char *path, nr_error *err)
 {
     double *val = malloc(NR_NUM_ARCHS * sizeof *val);
     size_t cnt;
@@ -99,18 +100,17 @@ nr_status nr_score_cache_load_csv(nr_score_cache *c, const char *path, const cha
                                   nr_error *err)
 {
     if (!column) column = "naswot";
+    unsigned bit = 0;
+    int feature = !nr_predictor_features_parse(column, &bit, NULL) && (bit & NR_FEAT_SCORES) && !(bit & (bit - 1));
+    /* proxies other than NASWOT: always checked by the predictor's reader */
+    if (feature && bit != NR_FEAT_NASWOT) return load_feature(c, bit, path, err);
     FILE *pf = fopen(path, "r");
     if (pf) {
         static const char magic[] = "# nasrank score partial";
         char head[sizeof magic];
         size_t got = fread(head, 1, sizeof magic - 1, pf);
-        unsigned bit = 0;
-        if (got == sizeof magic - 1 && !memcmp(head, magic, got) &&
-            !nr_predictor_features_parse(column, &bit, NULL) && (bit & NR_FEAT_SCORES) && !(bit & (bit - 1))) {
-            fclose(pf);
-            return load_partial(c, bit, path, err);
-        }
         fclose(pf);
+        if (feature && got == sizeof magic - 1 && !memcmp(head, magic, got)) return load_feature(c, bit, path, err);
     }
     nr_csv *csv = NULL;
     double *val = NULL;
