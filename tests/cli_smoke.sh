@@ -34,6 +34,17 @@ if [ -s "$T/valid.csv" ]; then
     has "$T/out" '"n": 15625' "correlate n"
     has "$T/out" '"kendall": 0\.893675884902' "correlate kendall"
 fi
+# --inf-last: a -inf score ranks last (as a very low finite one would) instead of being dropped
+printf 'index,score\n0,1\n1,2\n2,-inf\n3,4\n4,5\n5,0.5\n' >"$T/inf.csv"
+printf 'index,score\n0,1\n1,2\n2,-1e9\n3,4\n4,5\n5,0.5\n' >"$T/low.csv"
+expect 0 "correlate drops -inf" -- "$BIN" correlate "$T/inf.csv" --csv
+has "$T/out" '^score,5,1,' "correlate -inf dropped"
+expect 0 "correlate --inf-last" -- "$BIN" correlate "$T/inf.csv" --csv --inf-last
+cut -d, -f1-5 "$T/out" >"$T/inf_last.csv"
+has "$T/inf_last.csv" '^score,6,0,' "correlate -inf ranked"
+expect 0 "correlate low stand-in" -- "$BIN" correlate "$T/low.csv" --csv
+cut -d, -f1-5 "$T/out" >"$T/low_out.csv"
+same "$T/inf_last.csv" "$T/low_out.csv" "--inf-last ranks like a very low score (tau, rho)"
 printf 'arch,score\nnot-an-arch,1\nalso-bad,2\n' >"$T/badarch.csv"
 expect 1 "correlate bad arch" -- "$BIN" correlate "$T/badarch.csv"
 has "$T/err" "badarch.csv:2:1:" "correlate error location"

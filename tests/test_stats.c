@@ -471,6 +471,37 @@ static void test_correlate(void)
         CHECK(c.kendall > 0.3 && c.spearman > 0.4);
     }
 
+    TEST("infinite scores ranked last / first (--inf-last) agree with a brute force on the raw values")
+    {
+        nr_rng rng = nr_rng_seeded(7);
+        double s[80], t[80], raw[80];
+        for (int i = 0; i < 80; i++) {
+            t[i] = (double)nr_rng_below(&rng, 9);
+            s[i] = t[i] + nr_rng_normal(&rng);
+            if (i % 9 == 4) s[i] = -INFINITY; /* ties among the worst */
+        }
+        s[11] = INFINITY;
+        s[12] = NAN;
+        memcpy(raw, s, sizeof s);
+        CHECK(nr_infinities_to_extremes(s, 80) == 10);
+        CHECK(isnan(s[12]));
+        nr_error_clear(&err);
+        CHECK(nr_correlate(s, t, 80, &c, &err) == NR_OK && c.n == 79 && c.dropped == 1);
+        /* the O(n^2) reference compares the raw values: -inf < every finite < +inf */
+        double rs[80], rt[80];
+        size_t m = 0;
+        for (int i = 0; i < 80; i++)
+            if (!isnan(raw[i])) rs[m] = raw[i], rt[m] = t[i], m++;
+        CHECK_NEAR(c.kendall, ref_kendall(rs, rt, m, NULL), 1e-12);
+        CHECK_NEAR(c.spearman, ref_spearman(rs, rt, m), 1e-12);
+        CHECK_NEAR(c.top5, ref_topk(rs, rt, m, 4), 0.0);
+        /* extremes of the finite range stay distinct from the stand-ins */
+        double e[4] = {-INFINITY, -1e300, 1e300, INFINITY};
+        CHECK(nr_infinities_to_extremes(e, 4) == 2 && e[0] < -1e300 && e[3] > 1e300 && isfinite(e[0]) && isfinite(e[3]));
+        double none[2] = {-INFINITY, NAN};
+        CHECK(nr_infinities_to_extremes(none, 2) == 0 && none[0] == -INFINITY);
+    }
+
     TEST("correlate needs two usable pairs")
     {
         double s[3] = {1, NAN, 3}, t[3] = {1, 2, INFINITY};

@@ -38,4 +38,12 @@ typedef struct nr_correlation {
 nr_status nr_correlate(const double *score, const double *truth, size_t n, nr_correlation *out,
                        nr_error *err);
 
+/* Infinite scores as ranks (DESIGN.md §4: a degenerate architecture's NASWOT is -inf and
+ * ranks last): -inf becomes the next double below the smallest finite value, +inf the next
+ * above the largest, so Kendall, Spearman and top-k order them last / first, tied among
+ * themselves, instead of nr_correlate dropping them.  NaN stays.  Nothing changes when no
+ * value is finite.  Returns how many values were replaced.  (Pearson on the result depends
+ * on that stand-in value: compute it on the finite pairs.) */
+size_t nr_infinities_to_extremes(double *v, size_t n);
+
 #endif

@@ -12,7 +12,7 @@ static void help(FILE *f)
 {
     fprintf(f,
             "usage: nasrank correlate FILE.csv [--col NAME]... [--dataset D] [--metric valid|test]\n"
-            "                         [--epochs 200|12] [--json | --csv] [--plot FILE.svg]\n"
+            "                         [--epochs 200|12] [--inf-last] [--json | --csv] [--plot FILE.svg]\n"
             "Join each row to the NAS-Bench-201 table (by an 'arch'/'arch_str' or 'index' column)\n"
             "and print, for each score column: pairs used, pairs dropped (NaN/inf/empty),\n"
             "Kendall tau-b, Spearman rho, Pearson r, and top-5%%/top-10%% precision.\n\n"
@@ -21,6 +21,9 @@ static void help(FILE *f)
             "  -d, --dataset D    cifar10-valid, cifar10 (default), cifar100, ImageNet16-120\n"
             "  -m, --metric M     valid or test (default test)\n"
             "      --epochs E     200 (default) or 12 (the 12-epoch table)\n"
+            "      --inf-last     rank -inf scores last and +inf first (a degenerate arch's NASWOT\n"
+            "                     is -inf: the worst) instead of dropping them; Pearson stays on\n"
+            "                     the finite pairs\n"
             "      --json         JSON array, one object per column\n"
             "      --csv          CSV, one row per column\n"
             "      --plot FILE    scatter plot of the first score column against the ground truth,\n"
@@ -82,10 +85,11 @@ int cmd_correlate(int argc, char **argv)
         {"col", required_argument, 0, 'c'}, {"dataset", required_argument, 0, 'd'},
         {"metric", required_argument, 0, 'm'}, {"epochs", required_argument, 0, 'e'},
         {"json", no_argument, 0, 'j'}, {"csv", no_argument, 0, 'C'},
-        {"plot", required_argument, 0, 'p'}, {"help", no_argument, 0, 'h'}, {0, 0, 0, 0}};
+        {"plot", required_argument, 0, 'p'}, {"inf-last", no_argument, 0, 'i'},
+        {"help", no_argument, 0, 'h'}, {0, 0, 0, 0}};
     const char *plot = NULL;
     const char *cols[64];
-    int ncols = 0, format = 0, c; /* format: 0 text, 1 json, 2 csv */
+    int ncols = 0, format = 0, c, inf_last = 0; /* format: 0 text, 1 json, 2 csv */
     nr_dataset ds = NR_DS_CIFAR10;
     nr_metric metric = NR_METRIC_TEST;
     long epochs = 200;
@@ -109,6 +113,7 @@ int cmd_correlate(int argc, char **argv)
             if (cli_parse_long("correlate", "--epochs", optarg, 12, 200, &epochs)) return CLI_USAGE;
             if (epochs != 12 && epochs != 200) return cli_usage("correlate", "--epochs must be 200 or 12");
             break;
+        case 'i': inf_last = 1; break;
         case 'j': format = 1; break;
         case 'C': format = 2; break;
         case 'p': {
@@ -195,12 +200,19 @@ int cmd_correlate(int argc, char **argv)
             }
         }
         nr_error cerr = {0};
+        double finite_pearson = NAN;
+        if (inf_last) {
+            nr_correlation fin;
+            if (nr_correlate(score, truth, n, &fin, NULL) == NR_OK) finite_pearson = fin.pearson;
+            nr_infinities_to_extremes(score, n);
+        }
         if (nr_correlate(score, truth, n, &res[k], &cerr)) { /* located at the column */
             const char *why = strncmp(cerr.text, "correlate: ", 11) ? cerr.text : cerr.text + 11;
             nr_error_set(&err, cerr.code, nr_csv_source(csv), nr_csv_header_line(csv), (long)ci + 1,
                          "column '%s': %s", nr_csv_header(csv, ci), why);
             goto done;
         }
+        if (inf_last) res[k].pearson = finite_pearson;
         if (k == 0 && plot &&
             plot_scatter(plot, nr_csv_header(csv, ci), score, truth, n, &res[0], ds, metric, epochs, &err))
             goto done;
@@ -234,8 +246,9 @@ int cmd_correlate(int argc, char **argv)
     }
     if (format == 1) printf("]\n");
     if (format == 0)
-        printf("(ground truth: %s %s accuracy, %ld epochs)\n", nr_dataset_name(ds),
-               metric == NR_METRIC_TEST ? "test" : "valid", epochs);
+        printf("(ground truth: %s %s accuracy, %ld epochs%s)\n", nr_dataset_name(ds),
+               metric == NR_METRIC_TEST ? "test" : "valid", epochs,
+               inf_last ? "; -inf scores ranked last, +inf first, Pearson on finite pairs" : "");
     rc = CLI_OK;
 done:
     if (rc != CLI_OK) rc = cli_fail(&err);

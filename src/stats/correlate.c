@@ -138,3 +138,18 @@ nr_status nr_correlate(const double *score, const double *truth, size_t n, nr_co
     free(s);
     return st;
 }
+
+size_t nr_infinities_to_extremes(double *v, size_t n)
+{
+    double lo = INFINITY, hi = -INFINITY;
+    for (size_t i = 0; i < n; i++)
+        if (isfinite(v[i])) lo = fmin(lo, v[i]), hi = fmax(hi, v[i]);
+    if (lo > hi) return 0; /* no finite value */
+    double below = nextafter(lo, -INFINITY), above = nextafter(hi, INFINITY);
+    size_t k = 0;
+    for (size_t i = 0; i < n; i++) {
+        if (v[i] == -INFINITY) v[i] = below, k++;
+        else if (v[i] == INFINITY) v[i] = above, k++;
+    }
+    return k;
+}
