@@ -14,8 +14,8 @@ VERSION := 0.1.0
 
 ifeq ($(SANITIZE),1)
 BUILD   ?= build-san
-OPT     ?= -O1 -g -fno-omit-frame-pointer -fsanitize=address,undefined -fno-sanitize-recover=undefined
-LDSAN   := -fsanitize=address,undefined
+OPT     ?= -O1 -g -fno-omit-frame-pointer -fsanitize=address,undefined,float-cast-overflow -fno-sanitize-recover=undefined,float-cast-overflow
+LDSAN   := -fsanitize=address,undefined,float-cast-overflow
 else
 BUILD   ?= build
 OPT     ?= -O2 -g -march=native

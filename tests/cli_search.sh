@@ -55,6 +55,10 @@ has "$T/err" "nanproxy.csv:5:2: synflow score is NaN" "NaN proxy value message"
 expect 1 "predictor: column missing" -- "$BIN" search --strategy predictor --budget 8 --pred-initial 4 --pred-per-round 4 --runs 1 --pred-features snip --scores "$T/proxies.csv" --no-compute
 has "$T/err" 'proxies.csv:1: no .snip. column in the scores file (run .nasrank score --proxy snip. first)' "missing proxy column message"
 
+# an unwritable --plot fails before the search, and leaves no -o output
+expect 1 "plot into a missing directory" -- "$BIN" search --strategy random --samples 5 --runs 2 --plot "$T/nodir/p.svg" -o "$T/noplot.txt"
+has "$T/err" "nodir/p.svg: cannot write output: directory" "plot directory message"
+if [ -e "$T/noplot.txt" ]; then bad "no -o output after a failed plot"; else ok; fi
 # JSON: every run, deterministic for a seed
 expect 1 "missing score file" -- "$BIN" search --strategy random,area --runs 4 -o "$T/a.json" --scores "$T/none.csv"
 has "$T/err" "none.csv" "missing score file message"

@@ -54,6 +54,12 @@ expect 1 "correlate missing file" -- "$BIN" correlate "$T/nope.csv"
 printf 'arch,note\n|nor_conv_3x3~0|+|nor_conv_3x3~0|skip_connect~1|+|nor_conv_1x1~0|nor_conv_3x3~1|none~2|,a\n|none~0|+|none~0|none~1|+|none~0|none~1|none~2|,"dead, all none"\n|nor_conv_3x3~0|+|nor_conv_3x3~0|skip_connect~1|+|nor_conv_1x1~0|nor_conv_3x3~1|none~2|,dup\n' >"$T/in.csv"
 expect 0 "score small" -- "$BIN" score "$T/in.csv" --batch 8 -o "$T/s1.csv"
 has "$T/s1.csv" '^arch,note,naswot,params,flops,seconds$' "score header"
+# input columns are kept unless this run writes a column of that name
+printf 'arch,error,seconds\n|none~0|+|none~0|none~1|+|none~0|none~1|none~2|,0.5,12\n' >"$T/keep.csv"
+expect 0 "score keeps 'error' and 'seconds' it does not write" -- "$BIN" score "$T/keep.csv" --batch 8 --no-timing
+has "$T/out" '^arch,error,seconds,naswot,params,flops$' "kept input columns"
+expect 0 "score --proxy synflow keeps an earlier naswot" -- "$BIN" score "$T/s1.csv" --batch 8 --no-timing --proxy synflow
+has "$T/out" '^arch,note,naswot,seconds,synflow,params,flops$' "earlier naswot kept beside synflow"
 has "$T/s1.csv" '"dead, all none",-inf,73306,' "score keeps quoted cells, -inf for dead arch"
 [ "$(cut -d, -f3 "$T/s1.csv" | sed -n 2p)" = "$(cut -d, -f3 "$T/s1.csv" | sed -n 4p)" ] && ok || bad "duplicate archs share a score"
 [ ! -e "$T/s1.csv.partial" ] && ok || bad "partial file removed after success"

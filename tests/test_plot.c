@@ -5,6 +5,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "core/utf8.h"
 #include "nasrank/plot.h"
 #include "nasrank/rng.h"
 #include "test.h"
@@ -180,6 +181,33 @@ int main(void)
         CHECK(png_size(p, &w, &h) && w == 860 && h == 520);
         free(x);
         free(y);
+    }
+
+    TEST("scatter: values far larger than their spread (tick loop must end), hostile labels")
+    {
+        /* 1e17 and 1e17 + 16: a nice step of 2 is below the spacing of doubles there; a
+         * tick loop of v += step never ended */
+        double x[3] = {1e17, 100000000000000016.0, 100000000000000016.0}, y[3] = {90, 91, 92};
+        /* Latin-1 and a stray continuation byte: cairo refuses invalid UTF-8 */
+        nr_plot_labels bad = {.title = "\xe9t\xe9 vs test", .xlabel = "ab\x80" "cd\x01", .ylabel = "\xff"};
+        snprintf(p, sizeof p, "%s/huge.svg", dir);
+        CHECK(nr_plot_scatter(p, x, y, 3, &bad, NULL, &err) == NR_OK && is_svg(p));
+        snprintf(p, sizeof p, "%s/huge.png", dir);
+        double big[3] = {-1e308, 0, 1e308};
+        CHECK(nr_plot_scatter(p, big, y, 3, &bad, NULL, &err) == NR_OK);
+    }
+
+    TEST("utf8_clean: valid text kept, bad bytes '?', cut between characters")
+    {
+        char out[8];
+        nr_utf8_clean("a\xc3\xa9\xe9z", out, sizeof out);
+        CHECK(!strcmp(out, "a\xc3\xa9?z"));
+        nr_utf8_clean("abcdef\xc3\xa9", out, sizeof out); /* 6 + 2 bytes > 7: the é is left out */
+        CHECK(!strcmp(out, "abcdef"));
+        nr_utf8_clean("\xed\xa0\x80\x7f\n", out, sizeof out); /* a surrogate, DEL, a newline */
+        CHECK(!strcmp(out, "?????"));
+        nr_utf8_clean("xyz", out, 1);
+        CHECK(out[0] == '\0');
     }
 
     TEST("errors leave no file")

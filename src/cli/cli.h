@@ -30,6 +30,10 @@ int cli_parse_long(const char *cmd, const char *opt, const char *s, long lo, lon
  * to BLIS and the ops thread pool. */
 int cli_apply_threads(const char *cmd, const char *arg);
 
+/* Fail before hours of work rather than after it: path (NULL or "-": stdout, fine) must not
+ * be a directory and its directory must exist and be writable.  NR_ERR_IO naming path. */
+nr_status cli_check_output_path(const char *path, nr_error *err);
+
 /* JSON-safe printing of a double: non-finite values become null. */
 void cli_json_number(FILE *f, double v);
 /* s as a JSON string: escapes quotes, backslashes and control bytes; bytes that are not

@@ -4,8 +4,10 @@
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
+#include <sys/stat.h>
 
 #include "cli/cli.h"
+#include "core/utf8.h"
 #include "ops/ops.h"
 
 int cli_fail(const nr_error *err)
@@ -70,29 +72,12 @@ void cli_fmt_double(char *buf, size_t n, double v)
     }
 }
 
-/* Length of the valid UTF-8 sequence at s (1..4), or 0 when the bytes there are not one
- * (stray continuation, overlong form, surrogate, beyond U+10FFFF, truncated). */
-static int utf8_len(const unsigned char *s)
-{
-    unsigned c = s[0];
-    int n = c < 0x80 ? 1 : (c & 0xE0) == 0xC0 ? 2 : (c & 0xF0) == 0xE0 ? 3 : (c & 0xF8) == 0xF0 ? 4 : 0;
-    if (n <= 1) return n;
-    unsigned cp = c & (0x7F >> n);
-    for (int i = 1; i < n; i++) {
-        if ((s[i] & 0xC0) != 0x80) return 0;
-        cp = cp << 6 | (s[i] & 0x3F);
-    }
-    static const unsigned min[5] = {0, 0, 0x80, 0x800, 0x10000};
-    if (cp < min[n] || cp > 0x10FFFF || (cp >= 0xD800 && cp <= 0xDFFF)) return 0;
-    return n;
-}
-
 void cli_json_string(FILE *f, const char *s)
 {
     const unsigned char *p = (const unsigned char *)s;
     fputc('"', f);
     while (*p) {
-        int n = utf8_len(p);
+        int n = nr_utf8_len(p);
         if (n == 0) { /* hand-edited files carry Latin-1 and binary junk: stay valid JSON */
             fputs("\\ufffd", f);
             p++;
@@ -114,4 +99,21 @@ void cli_json_number(FILE *f, double v)
     if (!isfinite(v)) { fputs("null", f); return; }
     cli_fmt_double(buf, sizeof buf, v);
     fputs(buf, f);
+}
+
+nr_status cli_check_output_path(const char *path, nr_error *err)
+{
+    if (!path || !strcmp(path, "-")) return NR_OK;
+    struct stat sb;
+    if (stat(path, &sb) == 0 && S_ISDIR(sb.st_mode))
+        return nr_error_set(err, NR_ERR_IO, path, 0, 0, "cannot write output: is a directory");
+    char dir[4096];
+    const char *slash = strrchr(path, '/');
+    if (!slash) snprintf(dir, sizeof dir, ".");
+    else if (slash == path) snprintf(dir, sizeof dir, "/");
+    else snprintf(dir, sizeof dir, "%.*s", (int)(slash - path), path);
+    if (access(dir, W_OK | X_OK) != 0)
+        return nr_error_set(err, NR_ERR_IO, path, 0, 0, "cannot write output: directory '%s': %s", dir,
+                            strerror(errno));
+    return NR_OK;
 }

@@ -7,6 +7,7 @@
 
 #include "cli/cli.h"
 #include "cli/cli_rows.h"
+#include "core/utf8.h"
 
 static void help(FILE *f)
 {
@@ -70,9 +71,10 @@ static nr_status plot_scatter(const char *path, const char *column, const double
                               const double *truth, size_t n, const nr_correlation *r, nr_dataset ds,
                               nr_metric metric, long epochs, nr_error *err)
 {
-    char title[256], ylabel[128];
+    char title[256], ylabel[128], name[61];
     const char *m = metric == NR_METRIC_TEST ? "test" : "valid";
-    snprintf(title, sizeof title, "%.60s vs %s %s: Kendall tau = %.3f (n = %zu)", column, nr_dataset_name(ds), m,
+    nr_utf8_clean(column, name, sizeof name); /* at most 60 bytes, cut between characters */
+    snprintf(title, sizeof title, "%s vs %s %s: Kendall tau = %.3f (n = %zu)", name, nr_dataset_name(ds), m,
              r->kendall, r->n);
     snprintf(ylabel, sizeof ylabel, "%s %s accuracy (%%)%s", nr_dataset_name(ds), m, epochs == 12 ? ", 12 epochs" : "");
     nr_plot_labels lab = {.title = title, .xlabel = column, .ylabel = ylabel};

@@ -63,7 +63,6 @@ typedef struct row {
     char *error; /* message (keep-going) */
 } row;
 
-static const char *added_cols[] = {"naswot", "params", "flops", "seconds", "error"};
 
 static void help(FILE *f)
 {
@@ -256,6 +255,7 @@ static int partial_parse_line(char *s, int *id, arch_result *r)
     long sign = strtol(s, &end, 10);
     if (end == s || *end != ',' || sign < -1 || sign > 1) return -1;
     s = end + 1;
+    errno = 0; /* strtod may have set ERANGE for a subnormal score, which is fine */
     long long units = strtoll(s, &end, 10);
     if (end == s || *end != ',' || units < 0 || errno) return -1;
     s = end + 1;
@@ -292,7 +292,9 @@ static nr_status partial_load(const score_opts *o, FILE *f, const char *path, co
             int id = 0;
             arch_result r;
             line[len - 1] = '\0';
-            if (naswot_only(o) ? partial_parse_line(line, &id, &r) : partial_parse_line_v2(o, line, &id, &r)) {
+            /* an embedded NUL would hide the rest of the line from the parser */
+            if (strlen(line) != (size_t)len - 1 ||
+                (naswot_only(o) ? partial_parse_line(line, &id, &r) : partial_parse_line_v2(o, line, &id, &r))) {
                 st = nr_error_set(err, NR_ERR_PARSE, path, ln, 1,
                                   "malformed partial-results line (expected %s); remove the file to start over",
                                   naswot_only(o) ? "id,naswot,sign,units,seconds"
@@ -380,22 +382,6 @@ static void partial_append(const score_opts *o, FILE *f, int *broken, const char
 
 /* ---- output ---- */
 
-/* Input columns named like an output column are dropped (their values would be stale).
- * With --proxy, every proxy name, 'ensemble' and '<proxy>_seconds' count as output names. */
-static int is_added(const score_opts *o, const char *name)
-{
-    for (size_t i = 0; i < sizeof added_cols / sizeof *added_cols; i++)
-        if (!strcmp(name, added_cols[i])) return 1;
-    if (naswot_only(o)) return 0;
-    if (!strcmp(name, "ensemble")) return 1;
-    for (int p = 0; p < NR_NUM_PROXIES; p++) {
-        const char *pn = nr_proxy_info_get(p)->name;
-        size_t l = strlen(pn);
-        if (!strcmp(name, pn) || (!strncmp(name, pn, l) && !strcmp(name + l, "_seconds"))) return 1;
-    }
-    return 0;
-}
-
 /* The added output columns, in order. */
 enum { COL_VALUE, COL_PARAMS, COL_FLOPS, COL_ENSEMBLE, COL_SECONDS, COL_PSECONDS };
 typedef struct out_col {
@@ -424,6 +410,18 @@ static int output_columns(const score_opts *o, out_col *cols)
                 }
     }
     return n;
+}
+
+/* Input columns named like an output column of this run are dropped (their values would be
+ * stale); every other input column is kept, e.g. a 'naswot' column when only --proxy
+ * synflow is computed, or a 'seconds' column under --no-timing. */
+static int is_added(const score_opts *o, const char *name)
+{
+    out_col cols[2 * NR_NUM_PROXIES + 8];
+    int n = output_columns(o, cols);
+    for (int k = 0; k < n; k++)
+        if (!strcmp(name, cols[k].name)) return 1;
+    return o->keep_going && !strcmp(name, "error");
 }
 
 /* A kept input cell in JSON: a number when it is one, else a string. */

@@ -515,6 +515,7 @@ int cmd_search(int argc, char **argv)
             goto done;
         }
     }
+    if (cli_check_output_path(o.out, &err) || cli_check_output_path(o.plot, &err)) goto done;
     cli_progress prog;
     cli_progress_start(&prog, (size_t)nrows * (size_t)o.runs, "searching");
     size_t done_runs = 0;
@@ -530,6 +531,8 @@ int cmd_search(int argc, char **argv)
     }
     cli_progress_end(&prog);
 
+    /* the plot first: when it fails, no output has been committed */
+    if (o.plot && write_plot(&o, t, rows, nrows, &err)) goto done;
     FILE *f;
     if (nr_outfile_open(o.out, &of, &f, &err)) goto done;
     if (o.json) write_json(f, &o, rows, nrows, sc);
@@ -538,7 +541,6 @@ int cmd_search(int argc, char **argv)
     of = NULL;
     if (st) goto done;
     if (o.json && o.out && strcmp(o.out, "-")) write_table(stdout, &o, rows, nrows, sc); /* JSON to the file */
-    if (o.plot && write_plot(&o, t, rows, nrows, &err)) goto done;
     if (sc && nr_score_cache_computed(sc))
         fprintf(stderr, "nasrank: computed %zu NASWOT scores on the fly (%.1f s); 'nasrank score --all' makes a "
                         "score file for --scores\n",

@@ -8,6 +8,7 @@
 #include <string.h>
 #include <strings.h>
 
+#include "core/utf8.h"
 #include "nasrank/outfile.h"
 #include "nasrank/plot.h"
 #include "nasrank/rng.h"
@@ -115,6 +116,7 @@ static double nice_num(double x, int round)
 
 typedef struct axis {
     double lo, hi, step; /* range = first and last tick */
+    int ticks;           /* intervals: ticks at lo + k step, k = 0..ticks */
     int decimals;
 } axis;
 
@@ -126,9 +128,21 @@ static axis make_axis(double mn, double mx, int nticks)
         mx += pad;
     }
     double step = nice_num(nice_num(mx - mn, 0) / (nticks - 1), 1);
-    axis a = {floor(mn / step) * step, ceil(mx / step) * step, step, 0};
-    int d = (int)-floor(log10(step) + 1e-9);
-    a.decimals = d > 0 ? d : 0;
+    axis a = {floor(mn / step) * step, ceil(mx / step) * step, step, 0, 0};
+    double count = (a.hi - a.lo) / step;
+    /* Values far apart in magnitude from their spread (1e17 and 1e17 + 16: a step below the
+     * spacing of doubles there) or beyond the double range get their two ends as the only
+     * ticks: counting ticks with lo + k step, never v += step, cannot loop forever. */
+    if (!isfinite(step) || !(step > 0) || a.lo + step == a.lo || !(count >= 1 && count <= 4.0 * nticks)) {
+        a = (axis){mn, mx, mx - mn, 1, 0};
+        step = fabs(mx - mn);
+    } else {
+        a.ticks = (int)lround(count);
+    }
+    if (isfinite(step) && step > 0) {
+        double d = -floor(log10(step) + 1e-9);
+        a.decimals = d > 0 ? (d < 20 ? (int)d : 20) : 0;
+    }
     return a;
 }
 
@@ -149,10 +163,14 @@ static double map_x(const frame *f, const axis *a, double v)
 /* Text with its anchor: ax, ay in 0..1 of the text's extents (0.5, 0.5 = centred). */
 static void text_at(cairo_t *cr, double x, double y, const char *s, double ax, double ay)
 {
+    /* labels come from users' column names: cairo refuses invalid UTF-8 (and fails the
+     * whole plot), so bad bytes become '?' and long labels end at a character boundary */
+    char text[512];
+    nr_utf8_clean(s, text, sizeof text);
     cairo_text_extents_t te;
-    cairo_text_extents(cr, s, &te);
+    cairo_text_extents(cr, text, &te);
     cairo_move_to(cr, x - te.x_bearing - ax * te.width, y - te.y_bearing - ay * te.height);
-    cairo_show_text(cr, s);
+    cairo_show_text(cr, text);
 }
 
 static void text_vertical(cairo_t *cr, double x, double y, const char *s)
@@ -182,7 +200,8 @@ static void draw_y_axis(cairo_t *cr, const frame *f, const axis *a)
     char buf[64];
     cairo_set_font_size(cr, 11);
     cairo_set_line_width(cr, 1);
-    for (double v = a->lo; v <= a->hi + a->step * 1e-6; v += a->step) {
+    for (int k = 0; k <= a->ticks; k++) {
+        double v = k == a->ticks ? a->hi : a->lo + k * a->step;
         double y = round(map_y(f, a, v)) + 0.5;
         cairo_set_source_rgb(cr, 0.9, 0.9, 0.9);
         cairo_move_to(cr, f->x0, y);
@@ -202,7 +221,8 @@ static void draw_x_axis(cairo_t *cr, const frame *f, const axis *a)
     char buf[64];
     cairo_set_font_size(cr, 11);
     cairo_set_line_width(cr, 1);
-    for (double v = a->lo; v <= a->hi + a->step * 1e-6; v += a->step) {
+    for (int k = 0; k <= a->ticks; k++) {
+        double v = k == a->ticks ? a->hi : a->lo + k * a->step;
         double x = round(map_x(f, a, v)) + 0.5;
         cairo_set_source_rgb(cr, 0.9, 0.9, 0.9);
         cairo_move_to(cr, x, f->y0);

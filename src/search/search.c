@@ -250,7 +250,8 @@ static nr_status search_rea(search_run *s, int assisted, nr_error *err)
     double r;
     if (!p.member) goto nomem;
     if (assisted) {
-        pool = malloc((size_t)cfg->pool * sizeof *pool);
+        /* distinct draws only: never more than the space, whatever --pool says */
+        pool = malloc((size_t)(cfg->pool < NR_NUM_ARCHS ? cfg->pool : NR_NUM_ARCHS) * sizeof *pool);
         seen = calloc(NR_NUM_ARCHS, 1);
         if (!pool || !seen) goto nomem;
         int nd = 0;
