@@ -11,7 +11,7 @@ static const struct {
     int (*run)(int, char **);
     const char *summary;
 } commands[] = {
-    {"score", cmd_score, "score architectures with NASWOT (CSV in, CSV/JSON out)"},
+    {"score", cmd_score, "score architectures: NASWOT, zero-cost proxies (CSV in, CSV/JSON out)"},
     {"correlate", cmd_correlate, "rank correlations of score columns vs ground truth"},
     {"query", cmd_query, "ground truth of one architecture from the NAS-Bench-201 table"},
     {"train", cmd_train, "fit a graph predictor (comparator / relativistic) on table labels"},
