@@ -179,8 +179,8 @@ int main(int argc, char **argv)
         if (rep[cls_of[i]] < 0) rep[cls_of[i]] = i;
 
     nr_arch *ta = malloc(NR_NUM_ARCHS * sizeof *ta), *ea = malloc(NR_NUM_ARCHS * sizeof *ea);
-    double *ty = malloc(NR_NUM_ARCHS * sizeof *ty), *tn = malloc(NR_NUM_ARCHS * 7 * sizeof *tn);
-    double *ey = malloc(NR_NUM_ARCHS * sizeof *ey), *en = malloc(NR_NUM_ARCHS * 7 * sizeof *en);
+    double *ty = malloc(NR_NUM_ARCHS * sizeof *ty), *tn = malloc(NR_NUM_ARCHS * NR_PREDICTOR_MAX_SCORE_FEATURES * sizeof *tn);
+    double *ey = malloc(NR_NUM_ARCHS * sizeof *ey), *en = malloc(NR_NUM_ARCHS * NR_PREDICTOR_MAX_SCORE_FEATURES * sizeof *en);
     double *pred = malloc(NR_NUM_ARCHS * sizeof *pred), *dp = malloc(NR_NUM_ARCHS * sizeof *dp);
     double *dy = malloc(NR_NUM_ARCHS * sizeof *dy);
     int *perm = malloc(NR_NUM_ARCHS * sizeof *perm), *eidx = malloc(NR_NUM_ARCHS * sizeof *eidx);
@@ -193,7 +193,7 @@ int main(int argc, char **argv)
     for (int mi = 0; mi < nm; mi++)
         for (int fi = 0; fi < nf; fi++) {
             unsigned mask = masks[fi];
-            int S = nr_predictor_num_score_features(mask), col[7];
+            int S = nr_predictor_num_score_features(mask), col[NR_PREDICTOR_MAX_SCORE_FEATURES];
             for (int k = 0; k < S; k++) { /* column of feature k in fall */
                 unsigned bit = nr_predictor_score_feature(mask, k);
                 col[k] = 0;

@@ -105,6 +105,7 @@ enum {
                      NR_FEAT_FISHER | NR_FEAT_JACOB_COV,
     NR_FEAT_ALL = 511
 };
+#define NR_PREDICTOR_MAX_SCORE_FEATURES 7 /* the bits of NR_FEAT_SCORES */
 
 /* S: the number of caller-supplied (score) features in mask. */
 int nr_predictor_num_score_features(unsigned mask);

@@ -97,7 +97,7 @@ int cmd_rank(int argc, char **argv)
     /* proxy inputs: S columns in bit order, each from IN.csv, else --scores, else computed (NASWOT) */
     unsigned fm = nr_predictor_get_config(p)->features, from_file = 0;
     size_t S = (size_t)nr_predictor_num_score_features(fm), S1 = S ? S : 1;
-    long col[16];
+    long col[NR_PREDICTOR_MAX_SCORE_FEATURES];
     char absent[160] = ""; /* proxies neither in IN.csv nor computable */
     for (size_t k = 0; k < S; k++) {
         unsigned bit = nr_predictor_score_feature(fm, (int)k);

@@ -21,6 +21,7 @@
 #include "cli/cli.h"
 #include "cli/cli_rows.h"
 #include "cli/progress.h"
+#include "score/partial.h"
 #include "ops/ops.h"
 
 typedef struct score_opts {
@@ -62,7 +63,6 @@ typedef struct row {
     int id;      /* lexicographic arch id, -1 when the row has an error */
     char *error; /* message (keep-going) */
 } row;
-
 
 static void help(FILE *f)
 {
@@ -210,59 +210,33 @@ static void partial_header(const score_opts *o, const char *images, char *buf, s
              o->variant == NR_NASWOT_PAPER ? "paper" : "reference", list[0] ? list : "-", images);
 }
 
-/* A v2 line: "id,seconds" then "value,seconds" per computed proxy; -1 if malformed.  Values
- * may be -inf (naswot, jacob_cov), never NaN or +inf. */
-static int partial_parse_line_v2(const score_opts *o, char *s, int *id, arch_result *r)
+/* One partial-results line (newline stripped, len bytes) into *id / *r; -1 if malformed
+ * (score/partial.h), or if a value is NaN or +inf: this run never writes those (-inf is a
+ * singular NASWOT kernel or a constant Jacobian). */
+static int partial_parse(const score_opts *o, const char *s, size_t len, int *id, arch_result *r)
 {
-    char *end;
-    errno = 0;
-    long v = strtol(s, &end, 10);
-    if (end == s || *end != ',' || v < 0 || v >= NR_NUM_ARCHS || errno) return -1;
-    s = end + 1;
+    int nv = 0;
+    for (int p = 0; p < NR_NUM_PROXIES; p++) nv += computed(o, p);
+    nr_partial_line pl;
+    if (naswot_only(o) ? nr_partial_parse_v1(s, len, &pl) : nr_partial_parse_v2(s, len, nv, &pl)) return -1;
+    for (int j = 0; j < pl.nvalues; j++)
+        if (isnan(pl.value[j]) || pl.value[j] == INFINITY) return -1;
     arch_result a = {0};
     a.done = 1;
-    a.seconds = strtod(s, &end);
-    if (end == s || !isfinite(a.seconds) || a.seconds < 0) return -1;
-    for (int p = 0; p < NR_NUM_PROXIES; p++) {
-        a.value[p] = NAN;
-        if (!computed(o, p)) continue;
-        if (*end != ',') return -1;
-        s = end + 1;
-        a.value[p] = strtod(s, &end);
-        if (end == s || *end != ',' || isnan(a.value[p]) || a.value[p] == INFINITY) return -1;
-        s = end + 1;
-        a.psecs[p] = strtod(s, &end);
-        if (end == s || !isfinite(a.psecs[p]) || a.psecs[p] < 0) return -1;
+    a.seconds = pl.seconds;
+    if (naswot_only(o)) {
+        a.naswot = pl.value[0];
+        a.sign = pl.sign;
+        a.units = pl.units;
+    } else {
+        for (int p = 0, j = 0; p < NR_NUM_PROXIES; p++) {
+            a.value[p] = computed(o, p) ? pl.value[j] : NAN;
+            a.psecs[p] = computed(o, p) ? pl.vseconds[j++] : 0.0;
+        }
+        a.naswot = a.value[NR_PROXY_NASWOT];
     }
-    if (*end != '\0') return -1;
-    a.naswot = a.value[NR_PROXY_NASWOT];
-    *id = (int)v;
+    *id = pl.id;
     *r = a;
-    return 0;
-}
-
-/* One "id,naswot,sign,units,seconds" line (newline stripped) into *id / *r; -1 if malformed. */
-static int partial_parse_line(char *s, int *id, arch_result *r)
-{
-    char *end;
-    errno = 0;
-    long v = strtol(s, &end, 10);
-    if (end == s || *end != ',' || v < 0 || v >= NR_NUM_ARCHS || errno) return -1;
-    s = end + 1;
-    double score = strtod(s, &end);
-    if (end == s || *end != ',' || isnan(score) || score == INFINITY) return -1;
-    s = end + 1;
-    long sign = strtol(s, &end, 10);
-    if (end == s || *end != ',' || sign < -1 || sign > 1) return -1;
-    s = end + 1;
-    errno = 0; /* strtod may have set ERANGE for a subnormal score, which is fine */
-    long long units = strtoll(s, &end, 10);
-    if (end == s || *end != ',' || units < 0 || errno) return -1;
-    s = end + 1;
-    double secs = strtod(s, &end);
-    if (end == s || *end != '\0' || !isfinite(secs) || secs < 0) return -1;
-    *id = (int)v;
-    *r = (arch_result){1, score, (int)sign, units, secs, {0}, {0}};
     return 0;
 }
 
@@ -292,9 +266,7 @@ static nr_status partial_load(const score_opts *o, FILE *f, const char *path, co
             int id = 0;
             arch_result r;
             line[len - 1] = '\0';
-            /* an embedded NUL would hide the rest of the line from the parser */
-            if (strlen(line) != (size_t)len - 1 ||
-                (naswot_only(o) ? partial_parse_line(line, &id, &r) : partial_parse_line_v2(o, line, &id, &r))) {
+            if (partial_parse(o, line, (size_t)len - 1, &id, &r)) {
                 st = nr_error_set(err, NR_ERR_PARSE, path, ln, 1,
                                   "malformed partial-results line (expected %s); remove the file to start over",
                                   naswot_only(o) ? "id,naswot,sign,units,seconds"
@@ -730,10 +702,8 @@ int cmd_score(int argc, char **argv)
     if (nr_images_choose(im, (size_t)NB, (uint64_t)o.seed, pick, &err)) goto done;
     if (nr_images_batch(im, pick, (size_t)NB, &norm, S, batch, &err)) goto done;
     for (int b = 0; b < NB; b++) labels[b] = im->labels[pick[b]];
-    if (!naswot_only(&o)) {
-        nr_proxy_data pd = {batch, labels, PB ? PB : 2, batch, B, o.variant};
-        if (nr_proxy_scorer_create(&cfg, (uint64_t)o.seed, &pd, &scorer, &err)) goto done;
-    }
+    nr_proxy_data pd = {batch, labels, PB ? PB : 2, batch, B, o.variant}; /* every thread's scorer */
+    if (!naswot_only(&o) && nr_proxy_scorer_create(&cfg, (uint64_t)o.seed, &pd, &scorer, &err)) goto done;
 
     /* resume bookkeeping */
     char header[4400];
@@ -769,35 +739,26 @@ int cmd_score(int argc, char **argv)
         }
     }
 
-    /* score every distinct architecture not yet known */
-    size_t todo = 0;
+    /* score every distinct architecture not yet known, in row order (the order of the
+     * partial file with 1 thread) */
     {
-        unsigned char *seen = calloc(NR_NUM_ARCHS, 1);
-        if (!seen) goto nomem;
-        for (size_t i = 0; i < nrows; i++)
-            if (rows[i].id >= 0 && !cache[rows[i].id].done && !seen[rows[i].id]) seen[rows[i].id] = 1, todo++;
-        free(seen);
-    }
-    {
-        int *ids = malloc((todo ? todo : 1) * sizeof *ids);
+        int *ids = malloc((nrows < NR_NUM_ARCHS ? nrows + 1 : NR_NUM_ARCHS) * sizeof *ids);
         unsigned char *seen = calloc(NR_NUM_ARCHS, 1);
         if (!ids || !seen) {
             free(ids), free(seen);
             goto nomem;
         }
         size_t n = 0;
-        for (size_t i = 0; i < nrows; i++) /* row order: the order of the partial file with 1 thread */
+        for (size_t i = 0; i < nrows; i++)
             if (rows[i].id >= 0 && !cache[rows[i].id].done && !seen[rows[i].id]) seen[rows[i].id] = 1, ids[n++] = rows[i].id;
         free(seen);
         score_job J = {.o = &o, .cfg = &cfg, .batch = batch, .B = B, .ids = ids, .n = n,
                        .cache = cache, .partial = partial, .partial_broken = &partial_broken,
                        .partial_path = partial_path};
-        nr_proxy_data pd = {batch, labels, PB ? PB : 2, batch, B, o.variant};
         nr_status st = score_all(&J, scorer, &pd, &err);
         free(ids);
         if (st) goto done;
     }
-
 
     /* the ensemble: mean normalised rank of its members over the distinct archs scored */
     if (o.want_ens) {

@@ -476,13 +476,14 @@ int cmd_search(int argc, char **argv)
     nr_score_cache *sc = NULL;
     nr_outfile *of = NULL;
     /* the predictor's proxy features other than NASWOT (or NASWOT when --score-column names
-     * another column) read their own column of --scores */
-    static nr_score_cache *fcache[16];
-    int S = nr_predictor_num_score_features(o.pred.features);
+     * another column) read their own column of --scores: own_cache[k] */
+    nr_score_cache *fcache[NR_PREDICTOR_MAX_SCORE_FEATURES] = {0};
+    int S = nr_predictor_num_score_features(o.pred.features), own_cache[NR_PREDICTOR_MAX_SCORE_FEATURES] = {0};
     for (int i = 0; i < nrows; i++) pred_rows |= rows[i].cfg.strategy == NR_SEARCH_PREDICTOR;
     for (int k = 0; k < S && pred_rows; k++) {
         unsigned bit = nr_predictor_score_feature(o.pred.features, k);
         if (bit == NR_FEAT_NASWOT && !strcmp(o.score_column, "naswot")) continue;
+        own_cache[k] = 1;
         if (!o.scores) {
             const char *nm = nr_predictor_feature_name(bit);
             cli_usage("search", "--pred-features %s needs --scores FILE with a '%s' column (run `nasrank score --all "
@@ -492,12 +493,12 @@ int cmd_search(int argc, char **argv)
     }
     for (int i = 0; i < nrows; i++) rows[i].cfg.pred_feature_scores = fcache;
     if (nr_table_load(NULL, &t, &err)) goto done;
-    for (int k = 0; k < S && pred_rows; k++) {
-        unsigned bit = nr_predictor_score_feature(o.pred.features, k);
-        if (bit == NR_FEAT_NASWOT && !strcmp(o.score_column, "naswot")) continue;
-        if (nr_score_cache_create(t, &fcache[k], &err)) goto done;
-        if (nr_score_cache_load_csv(fcache[k], o.scores, nr_predictor_feature_name(bit), &err)) goto done;
-    }
+    for (int k = 0; k < S; k++)
+        if (own_cache[k] && (nr_score_cache_create(t, &fcache[k], &err) ||
+                             nr_score_cache_load_csv(fcache[k], o.scores,
+                                                     nr_predictor_feature_name(nr_predictor_score_feature(o.pred.features, k)),
+                                                     &err)))
+            goto done;
     for (int i = 0; i < nrows; i++) need_scores |= nr_search_needs_scores(&rows[i].cfg);
     if (o.reward_epochs == 12 && nr_table_load_12ep(t, NULL, &err)) goto done;
     if (need_scores) {
@@ -554,10 +555,7 @@ done:
         rows[i].res = NULL;
     }
     nr_score_cache_free(sc);
-    for (int k = 0; k < 16; k++) {
-        nr_score_cache_free(fcache[k]);
-        fcache[k] = NULL;
-    }
+    for (int k = 0; k < NR_PREDICTOR_MAX_SCORE_FEATURES; k++) nr_score_cache_free(fcache[k]);
     nr_table_free(t);
     return rc;
 }

@@ -358,16 +358,18 @@ static void relu_in(const nr_tape *t, float *out, const float *x, uint64_t *mask
 }
 
 /* conv(relu(x)) for the forward: the ReLU fused into the conv's input copy (same result as
- * relu then conv, ops.h), recording the mask when asked; frozen masks go through R. */
-static void relu_conv(const nr_tape *t, float *y, const float *x, uint64_t *mask, size_t n, const float *w,
-                      int Cin, int H, int Cout, int k, int stride)
+ * relu then conv, ops.h).  first: the first conv of this x (the two kernel-size groups of a
+ * cell node share it), which records the mask when asked, or with frozen masks writes
+ * relu(x) into R for every conv of x to read. */
+static void relu_conv(const nr_tape *t, float *y, const float *x, uint64_t *mask, int first, size_t n,
+                      const float *w, int Cin, int H, int Cout, int k, int stride)
 {
     if (t->mode.relu_masks == 2) {
-        nr_relu_forward_masked(t->R, x, mask, n);
+        if (first) nr_relu_forward_masked(t->R, x, mask, n);
         nr_conv2d_forward(y, t->R, w, t->B, Cin, H, H, Cout, k, stride, k / 2, t->ws);
         return;
     }
-    if (t->mode.relu_masks == 1) nr_relu_mask_pack(mask, x, n);
+    if (first && t->mode.relu_masks == 1) nr_relu_mask_pack(mask, x, n);
     nr_relu_conv2d_forward(y, x, w, t->B, Cin, H, H, Cout, k, stride, k / 2, t->ws);
 }
 
@@ -415,17 +417,14 @@ static void cell_fwd(nr_tape *t, const nr_stage *ns, tape_stage *ts)
     for (int src = 0; src < 3; src++) {
         if (!t->live[src]) continue;
         float *x = ts->node[src];
-        int recorded = 0;
+        int first = 1;
         for (int g = 0; g < 2; g++) {
             const nr_conv_group *ng = &ns->groups[src][g];
             tape_group *tg = &ts->grp[src][g];
             if (!tg->active) continue;
             int mC = ng->m * C;
-            nr_tape_mode saved = t->mode;
-            if (recorded && t->mode.relu_masks == 1) t->mode.relu_masks = 0; /* packed already */
-            relu_conv(t, tg->y, x, ts->mask[src], n, ng->w, C, H, mC, ng->k, 1);
-            t->mode = saved;
-            recorded = 1;
+            relu_conv(t, tg->y, x, ts->mask[src], first, n, ng->w, C, H, mC, ng->k, 1);
+            first = 0;
             bn_fwd(t, t->tmp, tg->mean, tg->rstd, tg->y, ng->gamma, ng->beta, mC, HW);
             for (int s = 0; s < ng->m; s++) {
                 if (!t->live[ng->target[s]]) continue;
@@ -455,9 +454,9 @@ static void resblock_fwd(nr_tape *t, const nr_stage *ns, tape_stage *ts)
     int B = t->B, ci = ns->Cin, co = ns->Cout, H = ns->H, Ho = H / 2, HWo = Ho * Ho;
     size_t nin = (size_t)B * ci * H * H, nout = (size_t)B * co * HWo;
     const float *x = ts->in;
-    relu_conv(t, ts->ya, x, ts->mask_x, nin, ns->wa, ci, H, co, 3, 2);
+    relu_conv(t, ts->ya, x, ts->mask_x, 1, nin, ns->wa, ci, H, co, 3, 2);
     bn_fwd(t, ts->a, ts->ma, ts->ra, ts->ya, ns->ga, ns->ba, co, HWo);
-    relu_conv(t, ts->yb, ts->a, ts->mask_a, nout, ns->wb, co, Ho, co, 3, 1);
+    relu_conv(t, ts->yb, ts->a, ts->mask_a, 1, nout, ns->wb, co, Ho, co, 3, 1);
     bn_fwd(t, t->tmp, ts->mb, ts->rb, ts->yb, ns->gb, ns->bb, co, HWo);
     nr_avgpool2x2_forward(t->P, x, B, ci, H, H);
     nr_conv2d_forward(ts->sc, t->P, ns->wd, B, ci, Ho, Ho, co, 1, 1, 0, t->ws);

@@ -10,6 +10,7 @@
 #include "nasrank/paths.h"
 #include "nasrank/score.h"
 #include "predictor/pred.h"
+#include "score/partial.h"
 
 /* What is being read: S score features (bits in bit order) into out[id * S + k]. */
 typedef struct rd {
@@ -42,67 +43,63 @@ static nr_status put(rd *r, int id, int k, double v, long line, long col)
     return NR_OK;
 }
 
-/* The header "# nasrank score partial VERSION[ ...]" names this version. */
-static int partial_version(const char *head, const char *version)
+/* Cuts a complete line's "\n" (and a "\r" before it); returns the length left. */
+static size_t strip_line_end(char *line, size_t len)
 {
-    static const char magic[] = "# nasrank score partial ";
-    size_t m = sizeof magic - 1, v = strlen(version);
-    if (strncmp(head, magic, m) || strncmp(head + m, version, v)) return 0;
-    char next = head[m + v];
-    return next == ' ' || next == '\n' || next == '\r' || next == '\0';
+    line[--len] = '\0';
+    if (len && line[len - 1] == '\r') line[--len] = '\0';
+    return len;
 }
 
-/* v1 partial lines "id,naswot,sign,units,seconds" (naswot is the only score in them). */
-static nr_status read_partial_v1(rd *r, FILE *f)
+/* The lines after the header (score/partial.h), value pos[k] of each going to feature k; a
+ * torn last line (a running or killed job) is left out. */
+static nr_status read_partial_lines(rd *r, FILE *f, int v2, int nvalues, const int *pos)
 {
-    char line[512];
+    char line[4096];
     long ln = 1; /* the header was line 1 */
-    if (r->S != 1 || r->bit[0] != NR_FEAT_NASWOT)
-        for (int k = 0; k < r->S; k++)
-            if (r->bit[k] != NR_FEAT_NASWOT)
-                return nr_error_set(r->err, NR_ERR_INVALID, r->path, 1, 0,
-                                    "no '%s' column: this partial file (v1) holds NASWOT scores only; "
-                                    "run `nasrank score --proxy %s` first", pp_feature_name(r->bit[k]),
-                                    pp_feature_name(r->bit[k]));
     while (fgets(line, sizeof line, f)) {
         ln++;
         size_t len = strlen(line);
         if (len == 0 || line[len - 1] != '\n') { /* len 0: a line starting with a NUL byte */
-            if (len > 0 && feof(f)) break; /* torn last line of a running or killed job */
+            if (len > 0 && feof(f)) break;
             return nr_error_set(r->err, NR_ERR_PARSE, r->path, ln, 1, len ? "line too long" : "NUL byte");
         }
-        /* all five fields, as `nasrank score` writes them: a line of another format (a v2
-         * line under a v1 header) must not pass a seconds column off as a score */
-        char *end, *s = line, *vs;
-        long id = strtol(s, &end, 10);
-        int okl = end != s && *end == ',' && id >= 0 && id < NR_NUM_ARCHS;
-        double v = 0;
-        if (okl) {
-            vs = s = end + 1;
-            v = strtod(s, &end);
-            okl = end != s && *end == ',';
-        }
-        for (int field = 0; okl && field < 3; field++) { /* sign, units (integers), seconds */
-            s = end + 1;
-            if (field < 2) strtoll(s, &end, 10);
-            else strtod(s, &end);
-            okl = end != s && (field < 2 ? *end == ',' : (*end == '\n' || *end == '\r'));
-        }
-        if (!okl)
+        nr_partial_line pl;
+        len = strip_line_end(line, len);
+        if (v2 ? nr_partial_parse_v2(line, len, nvalues, &pl) : nr_partial_parse_v1(line, len, &pl)) {
+            if (v2)
+                return nr_error_set(r->err, NR_ERR_PARSE, r->path, ln, 1,
+                                    "expected 'id,seconds' then 'value,seconds' for each of the %d proxies of the "
+                                    "header", nvalues);
             return nr_error_set(r->err, NR_ERR_PARSE, r->path, ln, 1,
                                 "expected 'id,naswot,sign,units,seconds' with id in 0..%d", NR_NUM_ARCHS - 1);
-        nr_status st = put(r, (int)id, 0, v, ln, (long)(vs - line) + 1);
-        if (st) return st;
+        }
+        for (int k = 0; k < r->S; k++) {
+            nr_status st = put(r, pl.id, k, pl.value[pos[k]], ln, pl.value_col[pos[k]]);
+            if (st) return st;
+        }
     }
     if (ferror(f)) return nr_error_set(r->err, NR_ERR_IO, r->path, 0, 0, "read error");
     return NR_OK;
 }
 
-/* v2 partial: the header lists "proxies=a,b,c"; lines "id,seconds" then "value,seconds" per
- * listed proxy (cmd_score.c). */
+/* v1 holds NASWOT scores only. */
+static nr_status read_partial_v1(rd *r, FILE *f)
+{
+    for (int k = 0; k < r->S; k++)
+        if (r->bit[k] != NR_FEAT_NASWOT)
+            return nr_error_set(r->err, NR_ERR_INVALID, r->path, 1, 0,
+                                "no '%s' column: this partial file (v1) holds NASWOT scores only; "
+                                "run `nasrank score --proxy %s` first", pp_feature_name(r->bit[k]),
+                                pp_feature_name(r->bit[k]));
+    static const int first[1] = {0};
+    return read_partial_lines(r, f, 0, 1, first);
+}
+
+/* v2: the header lists "proxies=a,b,c", the order of the values on every line. */
 static nr_status read_partial_v2(rd *r, FILE *f, const char *header)
 {
-    enum { MAXP = 32 };
+    enum { MAXP = NR_PARTIAL_MAX_VALUES };
     char names[MAXP][32];
     int np = 0, pos[PG_MAX_EXTRA];
     const char *pl = strstr(header, " proxies=");
@@ -126,46 +123,7 @@ static nr_status read_partial_v2(rd *r, FILE *f, const char *header)
                                 "no '%s' column: this partial file holds %s; run `nasrank score --proxy %s` first",
                                 pp_feature_name(r->bit[k]), np ? list : "no proxy", pp_feature_name(r->bit[k]));
     }
-    char line[4096];
-    long ln = 1;
-    double v[MAXP];
-    long vcol[MAXP];
-    while (fgets(line, sizeof line, f)) {
-        ln++;
-        size_t len = strlen(line);
-        if (len == 0 || line[len - 1] != '\n') { /* len 0: a line starting with a NUL byte */
-            if (len > 0 && feof(f)) break;
-            return nr_error_set(r->err, NR_ERR_PARSE, r->path, ln, 1, len ? "line too long" : "NUL byte");
-        }
-        char *end, *s = line;
-        long id = strtol(s, &end, 10);
-        int okl = end != s && *end == ',' && id >= 0 && id < NR_NUM_ARCHS;
-        if (okl) {
-            s = end + 1;
-            strtod(s, &end); /* seconds */
-            okl = end != s;
-        }
-        for (int j = 0; okl && j < np; j++) {
-            if (!(okl = *end == ',')) break; /* never step past the end of a short line */
-            s = end + 1;
-            vcol[j] = (long)(s - line) + 1;
-            v[j] = strtod(s, &end);
-            if (!(okl = end != s && *end == ',')) break;
-            s = end + 1;
-            strtod(s, &end);
-            okl = okl && end != s;
-        }
-        if (!okl || (*end != '\n' && *end != '\r'))
-            return nr_error_set(r->err, NR_ERR_PARSE, r->path, ln, 1,
-                                "expected 'id,seconds' then 'value,seconds' for each of the %d proxies of the header",
-                                np);
-        for (int k = 0; k < r->S; k++) {
-            nr_status st = put(r, (int)id, k, v[pos[k]], ln, vcol[pos[k]]);
-            if (st) return st;
-        }
-    }
-    if (ferror(f)) return nr_error_set(r->err, NR_ERR_IO, r->path, 0, 0, "read error");
-    return NR_OK;
+    return read_partial_lines(r, f, 1, np, pos);
 }
 
 static nr_status read_csv(rd *r, const nr_table *t)
@@ -251,8 +209,8 @@ nr_status nr_feature_scores_read(const char *path, const nr_table *t, unsigned m
             int ch;
             while ((ch = fgetc(f)) != EOF && ch != '\n') {}
         }
-        if (partial_version(head, "v2")) st = read_partial_v2(&r, f, head);
-        else if (partial_version(head, "v1")) st = read_partial_v1(&r, f);
+        if (nr_partial_is_version(head, "v2")) st = read_partial_v2(&r, f, head);
+        else if (nr_partial_is_version(head, "v1")) st = read_partial_v1(&r, f);
         else st = nr_error_set(err, NR_ERR_PARSE, path, 1, 1, "unknown partial-results format (expected v1 or v2)");
         fclose(f);
     } else {

@@ -253,13 +253,16 @@ nr_status pp_features(const nr_predictor *p, const nr_arch *a, const double *sro
                       nr_error *err)
 {
     for (int k = 0; k < p->nfeat; k++) {
-        if (p->feat_col[k] >= 0) {
+        double raw;
+        if (p->feat_col[k] >= 0) { /* transformed once, refused values named */
             char why[160];
-            double t;
-            if (pp_score_transform(p->feat_bit[k], srow[p->feat_col[k]], &t, why, sizeof why))
+            if (pp_score_transform(p->feat_bit[k], srow[p->feat_col[k]], &raw, why, sizeof why))
                 return nr_error_set(err, NR_ERR_NUMERIC, NULL, 0, 0, "arch %zu: %s", row, why);
+            if (raw == -INFINITY) raw = p->feat_floor[k];
+        } else {
+            raw = pp_feature_raw(p, k, a, srow);
         }
-        x[k] = (pp_feature_raw(p, k, a, srow) - p->feat_mean[k]) / p->feat_std[k];
+        x[k] = (raw - p->feat_mean[k]) / p->feat_std[k];
     }
     return NR_OK;
 }
