@@ -19,7 +19,9 @@
 
 #include "nasrank/encoding.h"
 #include "nasrank/error.h"
+#include "nasrank/graph_exec.h"
 #include "nasrank/net.h"
+#include "nasrank/spaces.h"
 
 typedef enum nr_naswot_variant { NR_NASWOT_REFERENCE = 0, NR_NASWOT_PAPER = 1 } nr_naswot_variant;
 
@@ -31,6 +33,12 @@ nr_status nr_naswot_create(int B, nr_naswot_variant variant, nr_naswot **out, nr
 void nr_naswot_free(nr_naswot *nw);
 void nr_naswot_reset(nr_naswot *nw);
 void nr_naswot_sink(void *ctx, const nr_activation *act);
+/* The same accumulation over a graph: nr_naswot_bind counts, per layer of g, the ReLU modules
+ * reading its output (the space's naswot_hooks for the reference variant, one per ReLU for
+ * the paper's); then pass nr_naswot_graph_sink with the accumulator as ctx to an executor
+ * made with observe_relu_inputs.  A sink call without a bind fails at nr_naswot_finish. */
+nr_status nr_naswot_bind(nr_naswot *nw, const nr_graph *g, const nr_space *space, nr_error *err);
+void nr_naswot_graph_sink(void *ctx, const nr_relu_input *in);
 
 typedef struct nr_naswot_result {
     double score;   /* log|det K|; -INFINITY when K is singular */
@@ -47,9 +55,14 @@ const int64_t *nr_naswot_kernel(const nr_naswot *nw);
 /* log|det| of a symmetric n x n matrix given in double (LAPACKE dgetrf); sign as above. */
 nr_status nr_logdet(const double *a, int n, double *logdet, int *sign, nr_error *err);
 
-/* Score one architecture: build the net from (arch, cfg, seed), run images (B, 3, S, S)
- * forward, return the kernel's log-determinant.  The convenience path for callers that do
- * not keep an accumulator around. */
+/* Score one graph of a space: run images (B, C, H, W: the graph's input) forward on an
+ * executor that observes every ReLU input, return the kernel's log-determinant. */
+nr_status nr_naswot_score_graph(const nr_graph *g, const nr_space *space, const float *images,
+                                int B, nr_naswot_variant variant, nr_naswot_result *out,
+                                nr_error *err);
+/* Score one NAS-Bench-201 architecture: its graph from (arch, cfg, seed) (nr_nb201_graph),
+ * then nr_naswot_score_graph.  The convenience path for callers that do not keep an
+ * accumulator around. */
 nr_status nr_naswot_score_arch(const nr_arch *arch, const nr_macro_config *cfg, uint64_t seed,
                                const float *images, int B, nr_naswot_variant variant,
                                nr_naswot_result *out, nr_error *err);

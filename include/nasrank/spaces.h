@@ -13,6 +13,20 @@
 #include "nasrank/error.h"
 #include "nasrank/graph.h"
 
+/* A search space: what the rest of nasrank asks a space (more will follow: parsing,
+ * canonical keys, enumeration, the predictor's cell graph).  Descriptors are static. */
+typedef struct nr_space {
+    const char *name; /* "nb201" */
+    /* How many modules the published NASWOT code hooks with the input of ReLU layer `relu`
+     * of a graph this space built: it hooks every module whose class name contains "ReLU",
+     * so a ReLU inside such a module (NB201's ReLUConvBN) counts twice.  >= 1. */
+    int (*naswot_hooks)(const nr_graph *g, int relu);
+} nr_space;
+
+const nr_space *nr_space_nb201(void);
+/* The space named name ("nb201"), or NULL. */
+const nr_space *nr_space_find(const char *name);
+
 /* The NAS-Bench-201 network of arch (include/nasrank/net.h describes the macro skeleton,
  * the parameter names and the init) as a finished graph initialised from seed; cfg NULL
  * means nr_macro_default().  Every edge is a layer, `none` excepted: a conv edge is ReLU ->

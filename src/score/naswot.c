@@ -13,6 +13,8 @@ struct nr_naswot {
     int64_t *K;          /* (B, B) */
     uint64_t *codes;     /* (B, words) packed codes of the current activation */
     size_t words_cap;    /* capacity per image, in words */
+    int *weights;        /* graph sink: counted ReLU modules per layer (nr_naswot_bind) */
+    int weights_n;
     nr_status failed;    /* first error seen inside the sink (it cannot return one) */
     char fail_text[160];
 };
@@ -38,6 +40,7 @@ void nr_naswot_free(nr_naswot *nw)
     if (!nw) return;
     free(nw->K);
     free(nw->codes);
+    free(nw->weights);
     free(nw);
 }
 
@@ -121,18 +124,15 @@ static hamming_fn pick_hamming(void)
     return hamming_scalar;
 }
 
-void nr_naswot_sink(void *ctx, const nr_activation *act)
+/* K += weight * (units - Hamming) for the codes of x (B images of `units` values each). */
+static void accumulate(nr_naswot *nw, const float *x, int B, size_t units, int weight)
 {
-    nr_naswot *nw = ctx;
-    if (nw->failed) return;
-    int weight = nw->variant == NR_NASWOT_REFERENCE ? act->hooked_modules : act->relu_modules;
-    if (weight <= 0) return;
-    if (act->B != nw->B) {
+    if (nw->failed || weight <= 0) return;
+    if (B != nw->B) {
         nw->failed = NR_ERR_INVALID;
-        snprintf(nw->fail_text, sizeof nw->fail_text, "activation batch %d != kernel batch %d", act->B, nw->B);
+        snprintf(nw->fail_text, sizeof nw->fail_text, "activation batch %d != kernel batch %d", B, nw->B);
         return;
     }
-    size_t units = (size_t)act->C * act->H * act->W;
     size_t words = (units + 63) / 64;
     if (words > nw->words_cap) {
         uint64_t *c = realloc(nw->codes, (size_t)nw->B * words * sizeof *c);
@@ -144,10 +144,9 @@ void nr_naswot_sink(void *ctx, const nr_activation *act)
         nw->codes = c;
         nw->words_cap = words;
     }
-    int B = nw->B;
     pack_fn pack = pick_pack();
     hamming_fn hamming = pick_hamming();
-    for (int i = 0; i < B; i++) pack(nw->codes + (size_t)i * words, act->x + (size_t)i * units, units, words);
+    for (int i = 0; i < B; i++) pack(nw->codes + (size_t)i * words, x + (size_t)i * units, units, words);
     for (int i = 0; i < B; i++) {
         const uint64_t *ci = nw->codes + (size_t)i * words;
         nw->K[(size_t)i * B + i] += (int64_t)weight * (int64_t)units;
@@ -158,6 +157,42 @@ void nr_naswot_sink(void *ctx, const nr_activation *act)
             nw->K[(size_t)j * B + i] += agree;
         }
     }
+}
+
+void nr_naswot_sink(void *ctx, const nr_activation *act)
+{
+    nr_naswot *nw = ctx;
+    int weight = nw->variant == NR_NASWOT_REFERENCE ? act->hooked_modules : act->relu_modules;
+    accumulate(nw, act->x, act->B, (size_t)act->C * act->H * act->W, weight);
+}
+
+nr_status nr_naswot_bind(nr_naswot *nw, const nr_graph *g, const nr_space *space, nr_error *err)
+{
+    int n = nr_graph_num_layers(g);
+    int *w = calloc((size_t)n, sizeof *w);
+    if (!w) return nr_error_set(err, NR_ERR_NOMEM, NULL, 0, 0, "out of memory for NASWOT weights");
+    for (int r = 1; r < n; r++) {
+        const nr_layer *l = nr_graph_layer(g, r);
+        if (l->kind == NR_LAYER_RELU)
+            w[l->inputs[0]] += nw->variant == NR_NASWOT_REFERENCE ? space->naswot_hooks(g, r) : 1;
+    }
+    free(nw->weights);
+    nw->weights = w;
+    nw->weights_n = n;
+    return NR_OK;
+}
+
+void nr_naswot_graph_sink(void *ctx, const nr_relu_input *in)
+{
+    nr_naswot *nw = ctx;
+    if (!nw->weights || in->layer >= nw->weights_n) {
+        if (!nw->failed) {
+            nw->failed = NR_ERR_INVALID;
+            snprintf(nw->fail_text, sizeof nw->fail_text, "graph sink without nr_naswot_bind to this graph");
+        }
+        return;
+    }
+    accumulate(nw, in->x, in->B, (size_t)in->C * in->H * in->W, nw->weights[in->layer]);
 }
 
 const int64_t *nr_naswot_kernel(const nr_naswot *nw) { return nw->K; }
@@ -175,17 +210,29 @@ nr_status nr_naswot_finish(const nr_naswot *nw, nr_naswot_result *out, nr_error 
     return st;
 }
 
+nr_status nr_naswot_score_graph(const nr_graph *g, const nr_space *space, const float *images,
+                                int B, nr_naswot_variant variant, nr_naswot_result *out, nr_error *err)
+{
+    nr_naswot *nw = NULL;
+    nr_exec *ex = NULL;
+    nr_exec_options opt = {0, 0, 1, 0};
+    nr_status st = nr_naswot_create(B, variant, &nw, err);
+    if (!st) st = nr_naswot_bind(nw, g, space, err);
+    if (!st) st = nr_exec_create(g, B, &opt, &ex, err);
+    if (!st) st = nr_exec_forward(ex, images, B, NULL, nr_naswot_graph_sink, nw, err);
+    if (!st) st = nr_naswot_finish(nw, out, err);
+    nr_exec_free(ex);
+    nr_naswot_free(nw);
+    return st;
+}
+
 nr_status nr_naswot_score_arch(const nr_arch *arch, const nr_macro_config *cfg, uint64_t seed,
                                const float *images, int B, nr_naswot_variant variant,
                                nr_naswot_result *out, nr_error *err)
 {
-    nr_net *net = NULL;
-    nr_naswot *nw = NULL;
-    nr_status st = nr_net_create(arch, cfg, seed, &net, err);
-    if (!st) st = nr_naswot_create(B, variant, &nw, err);
-    if (!st) st = nr_net_forward(net, images, B, NULL, nr_naswot_sink, nw, err);
-    if (!st) st = nr_naswot_finish(nw, out, err);
-    nr_naswot_free(nw);
-    nr_net_free(net);
+    nr_graph *g = NULL;
+    nr_status st = nr_nb201_graph(arch, cfg, seed, &g, err);
+    if (!st) st = nr_naswot_score_graph(g, nr_space_nb201(), images, B, variant, out, err);
+    nr_graph_free(g);
     return st;
 }

@@ -120,3 +120,18 @@ nr_status nr_nb201_graph(const nr_arch *arch, const nr_macro_config *cfg, uint64
     *out = g;
     return NR_OK;
 }
+
+/* A ReLU that feeds a conv is the first module of a ReLUConvBN: the published NASWOT code
+ * hooks both (DESIGN.md section 4).  lastact's ReLU is a plain nn.ReLU. */
+static int nb201_naswot_hooks(const nr_graph *g, int relu)
+{
+    for (int i = relu + 1; i < nr_graph_num_layers(g); i++) {
+        const nr_layer *l = nr_graph_layer(g, i);
+        if (l->kind == NR_LAYER_CONV && l->inputs[0] == relu) return 2;
+    }
+    return 1;
+}
+
+static const nr_space NB201 = {"nb201", nb201_naswot_hooks};
+
+const nr_space *nr_space_nb201(void) { return &NB201; }
