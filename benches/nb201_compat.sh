@@ -7,7 +7,15 @@
 #   train   --model comparator / relativistic with --features naswot,params (model files)
 #   rank    with the trained model
 #   search  --strategy random,naswot,rea,area,predictor --json --no-timing
-# Each command runs once with each binary; any difference fails (exit 1) and is shown.
+# Each command runs once with each binary; any difference fails (exit 1) and is shown,
+# with one exception: the gradient-based proxies (synflow, snip, grad_norm, grasp, fisher,
+# jacob_cov) of score_* are summed by the graph executor in another order than by the
+# hard-wired NB201 tape (float addition is not associative), so they may differ in the last
+# bits (grasp, a difference quotient, by up to ~1e-2 relative): for those columns the script
+# prints how many values are identical and the largest relative difference, and fails only
+# when the ranking of the archs by that column changes or a difference exceeds 1e-6
+# (grasp: 1e-2).  Everything else (naswot, params, flops, ensemble, models, rankings,
+# search runs) must stay byte-identical.
 #
 #   benches/nb201_compat.sh [--old-commit SHA | --old-bin PATH] [--new-bin PATH] [--archs N]
 #
@@ -52,6 +60,29 @@ fi
 awk -v n="$archs" 'BEGIN { srand(2026); print "index"; for (i = 0; i < n; i++) print int(rand() * 15625) }' \
     >"$work/archs.csv"
 
+# compare_scores OLD.csv NEW.csv: the column rule above (python3, standard library only).
+compare_scores() {
+    python3 - "$1" "$2" <<'PY'
+import csv, math, sys
+old, new = (list(csv.DictReader(open(p))) for p in sys.argv[1:3])
+loose = {"synflow": 1e-6, "snip": 1e-6, "grad_norm": 1e-6, "fisher": 1e-6, "jacob_cov": 1e-6, "grasp": 1e-2}
+ok = len(old) == len(new) and list(old[0]) == list(new[0])
+for c in old[0] if ok else []:
+    a, b = [r[c] for r in old], [r[c] for r in new]
+    if a == b:
+        continue
+    if c not in loose:
+        print("  %s: values differ (must be identical)" % c); ok = False; continue
+    x, y = [float(v) for v in a], [float(v) for v in b]
+    rel = max((abs(u - v) / abs(u) for u, v in zip(x, y) if u != v and math.isfinite(u) and u != 0), default=0.0)
+    same_rank = sorted(range(len(x)), key=lambda i: (x[i], i)) == sorted(range(len(y)), key=lambda i: (y[i], i))
+    print("  %s: %d/%d identical, max relative difference %.2g, ranking %s"
+          % (c, sum(u == v for u, v in zip(a, b)), len(a), rel, "unchanged" if same_rank else "CHANGED"))
+    ok = ok and same_rank and rel <= loose[c]
+sys.exit(0 if ok else 1)
+PY
+}
+
 fail=0
 # run NAME ARGS...: runs both binaries with ARGS (OUT in ARGS is replaced by each one's
 # output file) and compares the output files and stdout.
@@ -77,6 +108,7 @@ run() {
     for f in "$work/old/$name"*; do
         g=$work/new/${f##*/}
         case $f in *.stderr) continue ;; esac
+        case $name$f in score_*.csv) cmp -s "$f" "$g" || { compare_scores "$f" "$g" || fail=1; continue; } ;; esac
         if ! cmp -s "$f" "$g"; then
             echo "FAIL $name: ${f##*/} differs"; diff "$f" "$g" | head -n 6; fail=1; return
         fi
@@ -93,5 +125,5 @@ run rank rank --model INtrain_cmp.json ../archs.csv -o OUT.csv
 run search search --strategy random,naswot,rea,area,predictor --samples 10 --budget 30 --runs 3 \
     --pool 20 --scores INscore_all.csv --json --no-timing -o OUT.json
 
-if [ $fail -eq 0 ]; then echo "nb201_compat: every output byte-identical ($archs archs; old: $old_bin)"; fi
+if [ $fail -eq 0 ]; then echo "nb201_compat: all outputs identical, gradient proxies within the bounds above ($archs archs; old: $old_bin)"; fi
 exit $fail

@@ -104,7 +104,7 @@ static void compare_nb201(const nr_arch *a, const nr_macro_config *cfg, int B, i
         relu_tally tn = {0}, tg = {0, 0, 0, g};
         CHECK(nr_net_forward(net, x, B, l0, net_tally, &tn, &err) == NR_OK);
         for (int ref = 0; ref < 2; ref++) {
-            nr_exec_options opt = {ref, with_grads, 1, 0};
+            nr_exec_options opt = {.reference = ref, .backward = with_grads, .observe_relu_inputs = 1};
             nr_exec *ex = NULL;
             CHECK(nr_exec_create(g, B, &opt, &ex, &err) == NR_OK);
             if (!ex) continue;
@@ -354,7 +354,7 @@ static void fd_case(const op_case *c)
         float *r = random_images(B * K, 2, "r");
         float *grad = calloc(P, sizeof *grad), *dx = calloc(NX, sizeof *dx);
         nr_exec *ex = NULL, *fast = NULL;
-        nr_exec_options ref = {1, 1, 1, 0}, fst = {0, 1, 1, 0};
+        nr_exec_options ref = {.reference = 1, .backward = 1}, fst = {.backward = 1};
         CHECK(nr_exec_create(g, B, &ref, &ex, &err) == NR_OK);
         CHECK(nr_exec_create(g, B, &fst, &fast, &err) == NR_OK);
         if (!ex || !fast) break;
@@ -614,7 +614,7 @@ static void test_hand_built_nets(void)
             CHECK(json_array_size(exp) == no);
             for (int ref = 0; ref < 2; ref++) {
                 float *out = malloc(no * sizeof *out);
-                nr_exec_options opt = {ref, 0, 0, 0};
+                nr_exec_options opt = {.reference = ref};
                 nr_exec *ex = NULL;
                 CHECK(nr_exec_create(g, B, &opt, &ex, &err) == NR_OK);
                 CHECK(ex && nr_exec_forward(ex, x, B, out, NULL, NULL, &err) == NR_OK);

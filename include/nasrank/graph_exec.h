@@ -33,15 +33,35 @@ typedef void (*nr_relu_input_sink)(void *ctx, const nr_relu_input *in);
 
 /* Called by nr_exec_backward once the output gradient dy of a layer is complete (every
  * layer that has one, from the graph output back to the input), with its forward output y:
- * both (B, C, H, W) of that layer, borrowed.  For per-layer statistics such as fisher. */
+ * both (B, C, H, W) of that layer, borrowed.  For per-layer statistics such as fisher.  y
+ * is there for conv and linear layers (and any value the backward pass keeps); for other
+ * layers it may be a buffer since reused: do not read it. */
 typedef void (*nr_layer_grad_hook)(void *ctx, const nr_graph *g, int layer, const float *y,
                                    const float *dy, int B);
 
+/* A pool of buffers for executors made one after another (one per architecture): an
+ * executor takes its large buffers from the pool when it is created and gives them back
+ * when it is freed, so scoring many architectures does not map and fault in fresh memory
+ * for each.  Not thread-safe: one pool per thread.  It must outlive its executors. */
+typedef struct nr_exec_pool nr_exec_pool;
+nr_status nr_exec_pool_create(nr_exec_pool **out, nr_error *err) NR_WARN_UNUSED;
+void nr_exec_pool_free(nr_exec_pool *pool); /* accepts NULL; frees every buffer it holds */
+
 typedef struct nr_exec_options {
+    nr_exec_pool *pool;      /* borrowed; NULL: the executor allocates its own */
     int reference;           /* every op on its reference kernel (see above) */
     int backward;            /* keep what nr_exec_backward needs */
     int observe_relu_inputs; /* compute every ReLU input (for a sink), live or not */
     int no_bn;               /* every batch norm is the identity (synflow's BN-free net) */
+    int no_linear_bias;      /* linear layers leave their bias out (and get no gradient) */
+    /* The output of every cut layer (one every path from the input to the output passes
+     * through, the input and output excepted) is multiplied by 2^e, e = -exponent of its
+     * max |value|, so a BN-free network of positive weights never overflows float; backward
+     * passes the factors back: the passes compute R' = 2^E R and dR'/dθ = 2^E dR/dθ
+     * (nr_exec_log2_scale gives E).  Powers of two are exact: the results are those of the
+     * unscaled network times 2^E, bit for bit, while nothing overflows or goes subnormal. */
+    int rescale;
+    int relu_masks;          /* keep one on/off mask per ReLU (nr_exec_set_relu_mode) */
 } nr_exec_options;
 
 typedef struct nr_exec nr_exec; /* opaque */
@@ -60,6 +80,16 @@ void nr_exec_free(nr_exec *ex); /* accepts NULL */
  * backward, images are borrowed until the next forward. */
 nr_status nr_exec_forward(nr_exec *ex, const float *images, int B, float *out,
                           nr_relu_input_sink sink, void *ctx, nr_error *err);
+
+/* ReLUs of an executor made with relu_masks: 0 plain; 1 record each ReLU's on/off pattern
+ * (x > 0) in the forward; 2 frozen: apply the recorded pattern instead of the sign of the
+ * current input (y = on ? x : 0, dx = on ? dy : 0), the masks autograd treats as constants
+ * when it differentiates a gradient (grasp).  Backward always uses the recorded pattern
+ * when there is one.  A clipped ReLU (ReLU6) keeps its clip: frozen, y = on ? min(x, clip)
+ * : 0.  Ignored on an executor without relu_masks. */
+void nr_exec_set_relu_mode(nr_exec *ex, int mode);
+/* E of the last forward (rescale; 0 otherwise). */
+double nr_exec_log2_scale(const nr_exec *ex);
 
 /* Backward of the last forward for the output gradient dout: ADDS dR/dθ into grad
  * (nr_graph_num_params floats, tensor t at its offset) and dR/dimages into dimages; either

@@ -14,6 +14,7 @@
  * Forward runs the layers in order, backward in reverse; every backward kernel adds into
  * its input gradients, so a layer read by several others collects the sum.
  */
+#include <math.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -31,6 +32,7 @@ struct nr_exec {
     int max_batch, B;          /* B of the last forward (0: none yet) */
     int n;                     /* layers */
     unsigned char *run, *live_out, *fast;
+    unsigned char *keep;       /* value kept after the forward (backward reads it) */
     int *last_read;            /* last layer reading layer i's value (i itself when none) */
     int *first_d;              /* highest layer whose backward adds into layer i's gradient */
     int *relu_count, **relus;  /* ReLU layers reading each layer */
@@ -43,9 +45,77 @@ struct nr_exec {
     float *ws;                 /* conv workspace */
     size_t ws_size;
     unsigned char *zeroed;     /* gradient buffers zeroed in this backward */
+    unsigned char *cut;        /* rescale: layer i's output is rescaled */
+    float *scale;              /* the factor applied to layer i's output in the last forward */
+    double log2_scale;
+    uint64_t **mask;           /* relu_masks: on/off bits per ReLU layer */
+    int relu_mode, masks_recorded;
 };
 
 static size_t numel(const nr_layer *l, int B) { return (size_t)B * l->C * l->H * l->W; }
+
+/* ------------------------------------------------------------------ the buffer pool */
+
+struct nr_exec_pool {
+    float **buf;
+    size_t *cap; /* floats */
+    int n, max;
+};
+
+nr_status nr_exec_pool_create(nr_exec_pool **out, nr_error *err)
+{
+    *out = calloc(1, sizeof **out);
+    return *out ? NR_OK : nr_error_set(err, NR_ERR_NOMEM, NULL, 0, 0, "out of memory for a buffer pool");
+}
+
+void nr_exec_pool_free(nr_exec_pool *pool)
+{
+    if (!pool) return;
+    for (int i = 0; i < pool->n; i++) free(pool->buf[i]);
+    free(pool->buf);
+    free(pool->cap);
+    free(pool);
+}
+
+/* A buffer of at least *n floats: the smallest pooled one that fits, else a new one; *n
+ * becomes its capacity. */
+static float *pool_take(nr_exec_pool *pool, size_t *n)
+{
+    if (!*n) *n = 1;
+    int best = -1;
+    for (int i = 0; pool && i < pool->n; i++)
+        if (pool->cap[i] >= *n && (best < 0 || pool->cap[i] < pool->cap[best])) best = i;
+    if (best < 0) return malloc(*n * sizeof(float));
+    float *p = pool->buf[best];
+    *n = pool->cap[best];
+    pool->buf[best] = pool->buf[--pool->n];
+    pool->cap[best] = pool->cap[pool->n];
+    return p;
+}
+
+/* Gives a buffer of n floats back (frees it when there is no pool or no room). */
+static void pool_give(nr_exec_pool *pool, float *p, size_t n)
+{
+    if (!p) return;
+    if (!pool) {
+        free(p);
+        return;
+    }
+    if (pool->n == pool->max) {
+        int max = pool->max ? 2 * pool->max : 32;
+        float **b = realloc(pool->buf, (size_t)max * sizeof *b);
+        if (b) pool->buf = b;
+        size_t *c = b ? realloc(pool->cap, (size_t)max * sizeof *c) : NULL;
+        if (c) pool->cap = c;
+        if (!b || !c) {
+            free(p);
+            return;
+        }
+        pool->max = max;
+    }
+    pool->buf[pool->n] = p;
+    pool->cap[pool->n++] = n ? n : 1;
+}
 
 /* ------------------------------------------------------------------ planning */
 
@@ -100,6 +170,36 @@ static int has_fast_kernel(const nr_layer *l)
     }
 }
 
+/* Values the backward pass reads stay in their blocks after the forward: the inputs of the
+ * layers whose backward reads them (conv and linear for the weight gradient, batch norm,
+ * ReLU, max pool), the outputs of conv and linear layers (a gradient hook's y) and the
+ * graph output.  Every other value is dropped after its last forward reader. */
+static void mark_kept(nr_exec *ex)
+{
+    const nr_graph *g = ex->g;
+    for (int i = 1; i < ex->n; i++) {
+        const nr_layer *l = &g->layers[i];
+        if (!ex->live_out[i]) continue;
+        if (l->kind == NR_LAYER_CONV || l->kind == NR_LAYER_LINEAR) ex->keep[i] = 1;
+        if (l->kind == NR_LAYER_CONV || l->kind == NR_LAYER_LINEAR || l->kind == NR_LAYER_BATCHNORM ||
+            l->kind == NR_LAYER_RELU || l->kind == NR_LAYER_MAXPOOL)
+            ex->keep[l->inputs[0]] = 1;
+    }
+}
+
+/* Layer i is a cut when no edge j -> k with j < i < k bypasses it: every path from the input
+ * to the output runs through it (and, the layers being in topological order, everything
+ * after it reads only values scaled alike). */
+static void mark_cuts(nr_exec *ex)
+{
+    const nr_graph *g = ex->g;
+    int reach = 0; /* the furthest layer read by a computed layer before i */
+    for (int i = 0; i < ex->n; i++) {
+        if (i > 0 && i < g->output && reach <= i && ex->run[i]) ex->cut[i] = 1;
+        if (ex->run[i] && ex->last_read[i] > reach) reach = ex->last_read[i];
+    }
+}
+
 static nr_status plan(nr_exec *ex, nr_error *err)
 {
     const nr_graph *g = ex->g;
@@ -132,20 +232,20 @@ static nr_status plan(nr_exec *ex, nr_error *err)
             if (g->layers[r].kind == NR_LAYER_RELU && g->layers[r].inputs[0] == i) ex->relus[i][c++] = r;
     }
     pool_plan p = {0};
+    ex->keep[g->output] = 1;
+    if (ex->opt.backward) mark_kept(ex);
     for (int i = 1; i < n; i++) {
         if (!ex->run[i]) continue;
         if ((ex->vblock[i] = take_block(&p, numel(&g->layers[i], B))) < 0) goto nomem_pool;
-        if (ex->opt.backward) continue;
         const nr_layer *l = &g->layers[i];
         for (int k = 0; k < l->n_inputs; k++) {
             int j = l->inputs[k];
-            if (j > 0 && ex->last_read[j] == i && j != g->output) p.busy[ex->vblock[j]] = 0;
+            if (j > 0 && ex->last_read[j] == i && !ex->keep[j]) p.busy[ex->vblock[j]] = 0;
         }
-        if (ex->last_read[i] == i && i != g->output) p.busy[ex->vblock[i]] = 0;
+        if (ex->last_read[i] == i && !ex->keep[i]) p.busy[ex->vblock[i]] = 0;
     }
     if (ex->opt.backward) {
-        /* gradients, from the output back: they never share a block with a kept value */
-        for (int b = 0; b < p.n; b++) p.busy[b] = 1;
+        /* gradients, from the output back, in the blocks no kept value holds */
         for (int i = n - 1; i >= 0; i--) {
             if (!ex->live_out[i]) continue;
             if (ex->dblock[i] < 0 && (ex->dblock[i] = take_block(&p, numel(&g->layers[i], B))) < 0)
@@ -166,7 +266,7 @@ static nr_status plan(nr_exec *ex, nr_error *err)
     p.size = NULL;
     if (!ex->blocks) goto nomem;
     for (int b = 0; b < ex->n_blocks; b++)
-        if (!(ex->blocks[b] = malloc((ex->block_size[b] ? ex->block_size[b] : 1) * sizeof(float)))) goto nomem;
+        if (!(ex->blocks[b] = pool_take(ex->opt.pool, &ex->block_size[b]))) goto nomem;
     /* conv workspace and batch-norm statistics */
     size_t ws = 0;
     for (int i = 1; i < n; i++) {
@@ -186,7 +286,12 @@ static nr_status plan(nr_exec *ex, nr_error *err)
         }
     }
     ex->ws_size = ws;
-    if (!(ex->ws = malloc((ws ? ws : 1) * sizeof(float)))) goto nomem;
+    if (!(ex->ws = pool_take(ex->opt.pool, &ex->ws_size))) goto nomem;
+    if (ex->opt.rescale) mark_cuts(ex);
+    for (int i = 1; ex->opt.relu_masks && i < n; i++)
+        if (g->layers[i].kind == NR_LAYER_RELU && ex->run[i] &&
+            !(ex->mask[i] = malloc((numel(&g->layers[i], B) + 63) / 64 * sizeof(uint64_t))))
+            goto nomem;
     return NR_OK;
 nomem_pool:
     free(p.size);
@@ -221,12 +326,18 @@ nr_status nr_exec_create(const nr_graph *g, int max_batch, const nr_exec_options
     ex->val = calloc((size_t)n, sizeof(float *));
     ex->mean = calloc((size_t)n, sizeof(float *));
     ex->rstd = calloc((size_t)n, sizeof(float *));
+    ex->cut = calloc((size_t)n, 1);
+    ex->keep = calloc((size_t)n, 1);
+    ex->scale = calloc((size_t)n, sizeof(float));
+    ex->mask = calloc((size_t)n, sizeof(uint64_t *));
     nr_status st = NR_ERR_NOMEM;
     if (!ex->run || !ex->live_out || !ex->fast || !ex->zeroed || !ex->last_read || !ex->first_d ||
-        !ex->relu_count || !ex->relus || !ex->vblock || !ex->dblock || !ex->val || !ex->mean || !ex->rstd) {
+        !ex->relu_count || !ex->relus || !ex->vblock || !ex->dblock || !ex->val || !ex->mean || !ex->rstd ||
+        !ex->cut || !ex->keep || !ex->scale || !ex->mask) {
         nr_error_set(err, NR_ERR_NOMEM, NULL, 0, 0, "out of memory for an executor");
         goto fail;
     }
+    for (int i = 0; i < n; i++) ex->scale[i] = 1.0f;
     if ((st = plan(ex, err))) goto fail;
     for (int i = 1; i < n; i++)
         if (ex->vblock[i] >= 0) ex->val[i] = ex->blocks[ex->vblock[i]];
@@ -243,7 +354,12 @@ void nr_exec_free(nr_exec *ex)
     for (int i = 0; ex->relus && i < ex->n; i++) free(ex->relus[i]);
     for (int i = 0; ex->mean && i < ex->n; i++) free(ex->mean[i]);
     for (int i = 0; ex->rstd && i < ex->n; i++) free(ex->rstd[i]);
-    for (int b = 0; ex->blocks && b < ex->n_blocks; b++) free(ex->blocks[b]);
+    for (int i = 0; ex->mask && i < ex->n; i++) free(ex->mask[i]);
+    free(ex->cut);
+    free(ex->keep);
+    free(ex->scale);
+    free(ex->mask);
+    for (int b = 0; ex->blocks && b < ex->n_blocks; b++) pool_give(ex->opt.pool, ex->blocks[b], ex->block_size[b]);
     free(ex->blocks);
     free(ex->block_size);
     free(ex->run);
@@ -259,7 +375,7 @@ void nr_exec_free(nr_exec *ex)
     free(ex->val);
     free(ex->mean);
     free(ex->rstd);
-    free(ex->ws);
+    pool_give(ex->opt.pool, ex->ws, ex->ws_size);
     free(ex);
 }
 
@@ -298,6 +414,12 @@ static void layer_forward(nr_exec *ex, int i)
                                   l->affine ? param(ex, l, 1) : NULL, B, l->C, HW, BN_EPS);
         break;
     case NR_LAYER_RELU:
+        if (ex->mask[i] && ex->relu_mode == 2 && ex->masks_recorded) {
+            nr_relu_forward_masked(y, x, ex->mask[i], ny);
+            if (l->clip) nr_ref_relu_forward(y, y, ny, (float)l->clip); /* clips only: y >= 0 */
+            break;
+        }
+        if (ex->mask[i] && ex->relu_mode == 1) nr_relu_mask_pack(ex->mask[i], x, ny);
         if (ex->fast[i]) nr_relu_forward(y, x, ny);
         else nr_ref_relu_forward(y, x, ny, (float)l->clip);
         break;
@@ -324,12 +446,33 @@ static void layer_forward(nr_exec *ex, int i)
     case NR_LAYER_IDENTITY: memcpy(y, x, nx * sizeof *y); break;
     case NR_LAYER_GLOBAL_AVGPOOL: nr_global_avgpool_forward(y, x, B, l->C, xl->H * xl->W); break;
     case NR_LAYER_LINEAR:
-        nr_linear_forward(y, x, param(ex, l, 0), l->bias ? param(ex, l, 1) : NULL, B,
+        nr_linear_forward(y, x, param(ex, l, 0), l->bias && !ex->opt.no_linear_bias ? param(ex, l, 1) : NULL, B,
                           xl->C * xl->H * xl->W, l->C);
         break;
     default: break;
     }
 }
+
+/* Multiplies x by a power of two that brings max|x| near 1; returns the factor. */
+static float rescale(nr_exec *ex, float *x, size_t n)
+{
+    float mx = 0.0f;
+    for (size_t i = 0; i < n; i++) mx = fabsf(x[i]) > mx ? fabsf(x[i]) : mx;
+    if (!(mx > 0.0f) || !isfinite(mx)) return 1.0f;
+    int e;
+    frexpf(mx, &e);
+    float s = ldexpf(1.0f, -e);
+    for (size_t i = 0; i < n; i++) x[i] *= s;
+    ex->log2_scale -= e;
+    return s;
+}
+
+void nr_exec_set_relu_mode(nr_exec *ex, int mode)
+{
+    if (ex->opt.relu_masks && mode >= 0 && mode <= 2) ex->relu_mode = mode;
+}
+
+double nr_exec_log2_scale(const nr_exec *ex) { return ex->log2_scale; }
 
 nr_status nr_exec_forward(nr_exec *ex, const float *images, int B, float *out,
                           nr_relu_input_sink sink, void *ctx, nr_error *err)
@@ -342,16 +485,20 @@ nr_status nr_exec_forward(nr_exec *ex, const float *images, int B, float *out,
                             "a ReLU-input sink on an executor made without observe_relu_inputs");
     const nr_graph *g = ex->g;
     ex->B = B;
+    ex->log2_scale = 0.0;
+    if (ex->relu_mode == 0 || (ex->relu_mode == 2 && !ex->masks_recorded)) ex->masks_recorded = 0;
     ex->val[0] = (float *)images; /* read only: no layer writes layer 0 */
     for (int i = 0; i < ex->n; i++) {
         if (!ex->run[i]) continue;
         if (i > 0) layer_forward(ex, i);
+        ex->scale[i] = ex->cut[i] ? rescale(ex, ex->val[i], numel(&g->layers[i], B)) : 1.0f;
         if (sink && ex->relu_count[i]) {
             const nr_layer *l = &g->layers[i];
             nr_relu_input a = {i, ex->val[i], B, l->C, l->H, l->W, ex->relu_count[i], ex->relus[i]};
             sink(ctx, &a);
         }
     }
+    if (ex->relu_mode == 1) ex->masks_recorded = 1;
     if (out) memcpy(out, ex->val[g->output], numel(&g->layers[g->output], B) * sizeof *out);
     return NR_OK;
 }
@@ -414,7 +561,8 @@ static void layer_backward(nr_exec *ex, int i, const float *dy, float *grad, int
         break;
     case NR_LAYER_RELU:
         if (!dx) break;
-        if (ex->fast[i]) nr_relu_backward(dx, dy, x, ny);
+        if (ex->mask[i] && ex->masks_recorded && !l->clip) nr_relu_backward_masked(dx, dy, ex->mask[i], ny);
+        else if (ex->fast[i]) nr_relu_backward(dx, dy, x, ny);
         else nr_ref_relu_backward(dx, dy, x, ny, (float)l->clip);
         break;
     case NR_LAYER_AVGPOOL:
@@ -439,7 +587,7 @@ static void layer_backward(nr_exec *ex, int i, const float *dy, float *grad, int
         if (dx) nr_global_avgpool_backward(dx, dy, B, l->C, xl->H * xl->W);
         break;
     case NR_LAYER_LINEAR:
-        nr_linear_backward(dx, gslot(ex, grad, l, 0), l->bias ? gslot(ex, grad, l, 1) : NULL, dy, x,
+        nr_linear_backward(dx, gslot(ex, grad, l, 0), l->bias && !ex->opt.no_linear_bias ? gslot(ex, grad, l, 1) : NULL, dy, x,
                            param(ex, l, 0), B, xl->C * xl->H * xl->W, l->C);
         break;
     default: break;
@@ -459,8 +607,11 @@ nr_status nr_exec_backward(nr_exec *ex, const float *dout, float *grad, float *d
     nr_add_inplace(d_out, dout, numel(&g->layers[g->output], ex->B));
     for (int i = ex->n - 1; i > 0; i--) {
         if (!ex->live_out[i]) continue;
-        const float *dy = dbuf(ex, i, 1);
+        float *dy = dbuf(ex, i, 1);
+        size_t ny = numel(&g->layers[i], ex->B);
         if (hook) hook(ctx, g, i, ex->val[i], dy, ex->B);
+        if (ex->scale[i] != 1.0f) /* y' = s y: dR/dy = s dR/dy' */
+            for (size_t k = 0; k < ny; k++) dy[k] *= ex->scale[i];
         layer_backward(ex, i, dy, grad, want_input);
     }
     if (want_input && ex->zeroed[0]) nr_add_inplace(dimages, ex->blocks[ex->dblock[0]], numel(&g->layers[0], ex->B));

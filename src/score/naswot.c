@@ -215,7 +215,7 @@ nr_status nr_naswot_score_graph(const nr_graph *g, const nr_space *space, const 
 {
     nr_naswot *nw = NULL;
     nr_exec *ex = NULL;
-    nr_exec_options opt = {0, 0, 1, 0};
+    nr_exec_options opt = {.observe_relu_inputs = 1};
     nr_status st = nr_naswot_create(B, variant, &nw, err);
     if (!st) st = nr_naswot_bind(nw, g, space, err);
     if (!st) st = nr_exec_create(g, B, &opt, &ex, err);

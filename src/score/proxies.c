@@ -10,8 +10,8 @@
 #include <string.h>
 #include <time.h>
 
-#include "net/net_internal.h"
-#include "net/net_train.h"
+#include "nasrank/spaces.h"
+#include "ops/ops.h"
 #include "ops/ops_backward.h"
 #include "score/proxy_internal.h"
 
@@ -113,17 +113,12 @@ double nr_proxy_now(void)
     return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
 }
 
-int nr_proxy_is_layer_weight(const nr_net *net, size_t i)
+int nr_proxy_is_layer_weight(const nr_graph *g, size_t i)
 {
-    const char *n = nr_net_tensor_name(net, i);
-    if (!n) return 0;
-    size_t len = strlen(n);
-    static const char *suffix[] = {".op.1.weight", ".downsample.1.weight"};
-    for (int k = 0; k < 2; k++) {
-        size_t ls = strlen(suffix[k]);
-        if (len > ls && !strcmp(n + len - ls, suffix[k])) return 1;
-    }
-    return !strcmp(n, "stem.0.weight") || !strcmp(n, "classifier.weight");
+    const nr_param_tensor *t = nr_graph_tensor(g, i);
+    if (!t) return 0;
+    const nr_layer *l = nr_graph_layer(g, t->layer);
+    return (l->kind == NR_LAYER_CONV || l->kind == NR_LAYER_LINEAR) && (size_t)l->param == i;
 }
 
 /* ------------------------------------------------------------------------- the scorer */
@@ -159,6 +154,7 @@ nr_status nr_proxy_scorer_create(const nr_macro_config *cfg, uint64_t seed,
         s->jac = malloc((size_t)data->B * D * sizeof(float));
         if (!s->logits || !s->dlogits || !s->jac) goto nomem;
     }
+    if ((st = nr_exec_pool_create(&s->pool, err))) goto fail;
     size_t nones = D > K ? D : K;
     if (!(s->ones = malloc(nones * sizeof(float)))) goto nomem;
     for (size_t i = 0; i < nones; i++) s->ones[i] = 1.0f;
@@ -174,9 +170,8 @@ fail:
 void nr_proxy_scorer_free(nr_proxy_scorer *s)
 {
     if (!s) return;
-    nr_tape_free(s->tape);
-    nr_tape_free(s->syn);
     nr_naswot_free(s->nw);
+    nr_exec_pool_free(s->pool);
     free(s->grad), free(s->grad_p), free(s->grad_m), free(s->backup);
     free(s->logits), free(s->dlogits), free(s->jac), free(s->ones);
     free(s);
@@ -204,23 +199,81 @@ nr_status nr_proxy_need_forward(nr_proxy_run *run, nr_error *err)
     if (run->forward_valid) return NR_OK;
     nr_proxy_scorer *s = run->s;
     double t0 = nr_proxy_now();
-    nr_status st;
-    if (!s->tape) {
-        nr_tape_mode mode = {0, 0, 0, 1};
-        st = nr_tape_create_mode(run->net, s->data.B, &mode, &s->tape, err);
-    } else {
-        st = nr_tape_rebind(s->tape, run->net, err);
+    nr_status st = NR_OK;
+    if (!run->tape) {
+        /* ReLU masks only when grasp will freeze them */
+        nr_exec_options opt = {.pool = s->pool, .backward = 1,
+                               .relu_masks = (run->mask & NR_PROXY_BIT(NR_PROXY_GRASP)) != 0};
+        st = nr_exec_create(run->g, s->data.B, &opt, &run->tape, err);
     }
     if (st) return st;
-    /* record the ReLU masks only when grasp will freeze them */
-    nr_tape_set_relu_masks(s->tape, run->mask & NR_PROXY_BIT(NR_PROXY_GRASP) ? 1 : 0);
-    st = nr_tape_forward(s->tape, s->data.images, s->data.B, s->logits, err);
+    nr_exec_set_relu_mode(run->tape, 1);
+    st = nr_exec_forward(run->tape, s->data.images, s->data.B, s->logits, NULL, NULL, err);
     if (st) return st;
     run->forward_valid = 1;
     double dt = nr_proxy_now() - t0;
     run->pass_seconds[PASS_FORWARD] += dt;
     run->in_pass += dt;
     return NR_OK;
+}
+
+/* The zero-cost fisher of one conv or linear layer: output a (B, K, HW), da its gradient.
+ * Per channel k (a task each): F_k = 0.5 * mean_b (sum_hw a * da)^2, the inner sums in 16
+ * float lanes, per image in double; the layer adds fan_in * sum_k F_k in channel order. */
+typedef struct fisher_job {
+    const float *a, *da;
+    double *out; /* (K) */
+    int B, K, HW;
+} fisher_job;
+
+static void fisher_task(void *ctx, long k, int tid)
+{
+    (void)tid;
+    const fisher_job *J = ctx;
+    int full = J->HW / 16 * 16;
+    double sq = 0.0;
+    for (int b = 0; b < J->B; b++) {
+        const float *restrict x = J->a + ((size_t)b * J->K + k) * J->HW;
+        const float *restrict g = J->da + ((size_t)b * J->K + k) * J->HW;
+        float lane[16] = {0};
+        for (int i = 0; i < full; i += 16)
+            for (int l = 0; l < 16; l++) lane[l] += x[i + l] * g[i + l];
+        double s = 0.0;
+        for (int i = full; i < J->HW; i++) s += (double)x[i] * g[i];
+        for (int l = 0; l < 16; l++) s += lane[l];
+        sq += s * s;
+    }
+    J->out[k] = 0.5 * sq / J->B;
+}
+
+typedef struct fisher_acc {
+    double total;
+    double *per_channel;
+    size_t cap;
+    int failed;
+} fisher_acc;
+
+static void fisher_hook(void *ctx, const nr_graph *g, int layer, const float *y, const float *dy, int B)
+{
+    fisher_acc *F = ctx;
+    const nr_layer *l = nr_graph_layer(g, layer);
+    if (l->kind != NR_LAYER_CONV && l->kind != NR_LAYER_LINEAR) return;
+    const nr_param_tensor *w = nr_graph_tensor(g, (size_t)l->param);
+    int fan_in = l->kind == NR_LAYER_CONV ? w->shape[1] * w->shape[2] * w->shape[3] : w->shape[1];
+    if ((size_t)l->C > F->cap) {
+        double *p = realloc(F->per_channel, (size_t)l->C * sizeof *p);
+        if (!p) {
+            F->failed = 1;
+            return;
+        }
+        F->per_channel = p;
+        F->cap = (size_t)l->C;
+    }
+    fisher_job J = {y, dy, F->per_channel, B, l->C, l->H * l->W};
+    nr_parallel_for(l->C, fisher_task, &J);
+    double total = 0.0;
+    for (int k = 0; k < l->C; k++) total += F->per_channel[k];
+    F->total += (double)fan_in * total;
 }
 
 nr_status nr_proxy_need_grad(nr_proxy_run *run, nr_error *err)
@@ -231,15 +284,16 @@ nr_status nr_proxy_need_grad(nr_proxy_run *run, nr_error *err)
     nr_proxy_scorer *s = run->s;
     double t0 = nr_proxy_now();
     int B = s->data.B, K = s->cfg.num_classes;
-    size_t np = nr_net_num_params(run->net);
+    size_t np = nr_graph_num_params(run->g);
     memset(s->grad, 0, np * sizeof(float));
     memset(s->dlogits, 0, (size_t)B * K * sizeof(float));
     run->loss = nr_cross_entropy(s->dlogits, s->logits, s->data.labels, B, K);
-    run->fisher = 0.0;
-    nr_tape_set_fisher(s->tape, &run->fisher);
-    st = nr_tape_backward(s->tape, s->dlogits, s->grad, NULL, err);
-    nr_tape_set_fisher(s->tape, NULL);
+    fisher_acc F = {0};
+    st = nr_exec_backward(run->tape, s->dlogits, s->grad, NULL, fisher_hook, &F, err);
+    free(F.per_channel);
+    if (!st && F.failed) st = nr_error_set(err, NR_ERR_NOMEM, NULL, 0, 0, "out of memory for fisher");
     if (st) return st;
+    run->fisher = F.total;
     run->ce_done = 1;
     double dt = nr_proxy_now() - t0;
     run->pass_seconds[PASS_CE_BACKWARD] += dt;
@@ -266,8 +320,8 @@ nr_status nr_proxy_score(nr_proxy_scorer *s, const nr_arch *arch, unsigned mask,
     run.mask = mask;
     nr_status st = NR_OK;
     if (mask & ~(NR_PROXY_BIT(NR_PROXY_PARAMS) | NR_PROXY_BIT(NR_PROXY_FLOPS))) {
-        st = nr_net_create(arch, &s->cfg, s->seed, &run.net, err);
-        if (!st) st = grow_param_buffers(s, nr_net_num_params(run.net), err);
+        st = nr_nb201_graph(arch, &s->cfg, s->seed, &run.g, err);
+        if (!st) st = grow_param_buffers(s, nr_graph_num_params(run.g), err);
         if (st) goto done;
     }
     double own[NR_NUM_PROXIES] = {0};
@@ -289,7 +343,8 @@ nr_status nr_proxy_score(nr_proxy_scorer *s, const nr_arch *arch, unsigned mask,
         }
     }
 done:
-    nr_net_free(run.net);
+    nr_exec_free(run.tape);
+    nr_graph_free(run.g);
     out->total_seconds = nr_proxy_now() - t_start;
     return st;
 }

@@ -6,7 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "net/net_train.h"
+#include "nasrank/spaces.h"
 #include "ops/ops_backward.h"
 #include "score/proxy_internal.h"
 
@@ -14,8 +14,12 @@ nr_status nr_proxy_naswot(nr_proxy_run *run, double *value, nr_error *err)
 {
     nr_proxy_scorer *s = run->s;
     nr_naswot_reset(s->nw);
-    nr_status st = nr_net_forward(run->net, s->data.naswot_images, s->data.naswot_B, NULL,
-                                  nr_naswot_sink, s->nw, err);
+    nr_exec *ex = NULL;
+    nr_exec_options opt = {.pool = s->pool, .observe_relu_inputs = 1};
+    nr_status st = nr_naswot_bind(s->nw, run->g, nr_space_nb201(), err);
+    if (!st) st = nr_exec_create(run->g, s->data.naswot_B, &opt, &ex, err);
+    if (!st) st = nr_exec_forward(ex, s->data.naswot_images, s->data.naswot_B, NULL, nr_naswot_graph_sink, s->nw, err);
+    nr_exec_free(ex);
     nr_naswot_result res;
     if (!st) st = nr_naswot_finish(s->nw, &res, err);
     if (!st) *value = res.score;
@@ -42,10 +46,11 @@ nr_status nr_proxy_snip(nr_proxy_run *run, double *value, nr_error *err)
     if (st) return st;
     const float *g = run->s->grad;
     double sum = 0.0;
-    for (size_t t = 0; t < nr_net_num_tensors(run->net); t++) {
-        if (!nr_proxy_is_layer_weight(run->net, t)) continue;
-        size_t n, off = nr_net_tensor_offset(run->net, t);
-        const float *w = nr_net_tensor(run->net, t, &n);
+    for (size_t t = 0; t < nr_graph_num_tensors(run->g); t++) {
+        if (!nr_proxy_is_layer_weight(run->g, t)) continue;
+        const nr_param_tensor *pt = nr_graph_tensor(run->g, t);
+        size_t n = pt->numel, off = pt->offset;
+        const float *w = nr_graph_params(run->g) + off;
         for (size_t i = 0; i < n; i++) sum += fabs((double)w[i] * g[off + i]);
     }
     *value = sum;
@@ -58,10 +63,10 @@ nr_status nr_proxy_grad_norm(nr_proxy_run *run, double *value, nr_error *err)
     if (st) return st;
     const float *g = run->s->grad;
     double sum = 0.0;
-    for (size_t t = 0; t < nr_net_num_tensors(run->net); t++) {
-        if (!nr_proxy_is_layer_weight(run->net, t)) continue;
-        size_t n, off = nr_net_tensor_offset(run->net, t);
-        nr_net_tensor(run->net, t, &n);
+    for (size_t t = 0; t < nr_graph_num_tensors(run->g); t++) {
+        if (!nr_proxy_is_layer_weight(run->g, t)) continue;
+        const nr_param_tensor *pt = nr_graph_tensor(run->g, t);
+        size_t n = pt->numel, off = pt->offset;
         double sq = 0.0;
         for (size_t i = 0; i < n; i++) sq += (double)g[off + i] * g[off + i];
         sum += sqrt(sq);
@@ -82,23 +87,24 @@ static nr_status frozen_grad(nr_proxy_run *run, float *grad, nr_error *err)
 {
     nr_proxy_scorer *s = run->s;
     int B = s->data.B, K = s->cfg.num_classes;
-    nr_tape_set_relu_masks(s->tape, 2);
-    nr_status st = nr_tape_forward(s->tape, s->data.images, B, s->logits, err);
+    nr_exec_set_relu_mode(run->tape, 2);
+    nr_status st = nr_exec_forward(run->tape, s->data.images, B, s->logits, NULL, NULL, err);
     if (st) return st;
     memset(s->dlogits, 0, (size_t)B * K * sizeof(float));
     nr_cross_entropy(s->dlogits, s->logits, s->data.labels, B, K);
-    memset(grad, 0, nr_net_num_params(run->net) * sizeof(float));
-    return nr_tape_backward(s->tape, s->dlogits, grad, NULL, err);
+    memset(grad, 0, nr_graph_num_params(run->g) * sizeof(float));
+    return nr_exec_backward(run->tape, s->dlogits, grad, NULL, NULL, NULL, err);
 }
 
 /* w <- backup * (1 + step) on the layer weights only. */
 static void scale_weights(nr_proxy_run *run, double step)
 {
     const float *b = run->s->backup;
-    for (size_t t = 0; t < nr_net_num_tensors(run->net); t++) {
-        if (!nr_proxy_is_layer_weight(run->net, t)) continue;
-        size_t n, off = nr_net_tensor_offset(run->net, t);
-        float *w = nr_net_tensor(run->net, t, &n);
+    for (size_t t = 0; t < nr_graph_num_tensors(run->g); t++) {
+        if (!nr_proxy_is_layer_weight(run->g, t)) continue;
+        const nr_param_tensor *pt = nr_graph_tensor(run->g, t);
+        size_t n = pt->numel, off = pt->offset;
+        float *w = nr_graph_params(run->g) + off;
         for (size_t i = 0; i < n; i++) w[i] = (float)(b[off + i] * (1.0 + step));
     }
 }
@@ -122,9 +128,9 @@ nr_status nr_proxy_grasp(nr_proxy_run *run, double *value, nr_error *err)
     nr_status st = nr_proxy_need_grad(run, err);
     if (st) return st;
     nr_proxy_scorer *s = run->s;
-    nr_net *net = run->net;
-    size_t np = nr_net_num_params(net);
-    float *params = nr_net_tensor(net, 0, NULL); /* tensor 0 starts the parameter vector */
+    nr_graph *net = run->g;
+    size_t np = nr_graph_num_params(net);
+    float *params = nr_graph_params(net);
     memcpy(s->backup, params, np * sizeof(float));
     run->forward_valid = 0; /* the tape is about to hold other weights' forward */
     scale_weights(run, GRASP_STEP);
@@ -134,13 +140,13 @@ nr_status nr_proxy_grasp(nr_proxy_run *run, double *value, nr_error *err)
         st = frozen_grad(run, s->grad_m, err);
     }
     memcpy(params, s->backup, np * sizeof(float));
-    nr_tape_set_relu_masks(s->tape, 1);
+    nr_exec_set_relu_mode(run->tape, 1);
     if (st) return st;
     double sum = 0.0;
-    for (size_t t = 0; t < nr_net_num_tensors(net); t++) {
+    for (size_t t = 0; t < nr_graph_num_tensors(net); t++) {
         if (!nr_proxy_is_layer_weight(net, t)) continue;
-        size_t n, off = nr_net_tensor_offset(net, t);
-        nr_net_tensor(net, t, &n);
+        const nr_param_tensor *pt = nr_graph_tensor(net, t);
+        size_t n = pt->numel, off = pt->offset;
         for (size_t i = 0; i < n; i++)
             sum += (double)s->grad[off + i] * ((double)s->grad_p[off + i] - s->grad_m[off + i]);
     }
@@ -165,7 +171,7 @@ nr_status nr_proxy_jacob_cov(nr_proxy_run *run, double *value, nr_error *err)
         for (size_t i = 0; i < (size_t)s->cfg.num_classes * B; i++) dl[i] = 1.0f;
         ones = dl;
     }
-    st = nr_tape_backward(s->tape, ones, NULL, s->jac, err);
+    st = nr_exec_backward(run->tape, ones, NULL, s->jac, NULL, NULL, err);
     free(dl);
     if (st) return st;
     /* corrcoef of the rows, in double */

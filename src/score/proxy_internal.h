@@ -3,7 +3,7 @@
 #ifndef NASRANK_PROXY_INTERNAL_H
 #define NASRANK_PROXY_INTERNAL_H
 
-#include "nasrank/net.h"
+#include "nasrank/graph_exec.h"
 #include "nasrank/proxy.h"
 
 /* Passes shared between proxies; each proxy's seconds include an equal share of those it
@@ -15,9 +15,8 @@ struct nr_proxy_scorer {
     uint64_t seed;
     nr_proxy_data data;
     int have_data;
-    nr_tape *tape;      /* data batch, ReLU masks recorded (grasp) */
-    nr_tape *syn;       /* synflow: batch 1, BN-free, rescaled */
     nr_naswot *nw;
+    nr_exec_pool *pool;      /* buffers of the per-arch executors, reused */
     /* buffers sized for the largest network seen so far */
     float *grad, *grad_p, *grad_m, *backup;
     size_t nparams_cap;
@@ -29,7 +28,8 @@ struct nr_proxy_scorer {
 struct nr_proxy_run {
     nr_proxy_scorer *s;
     const nr_arch *arch;
-    nr_net *net;
+    nr_graph *g;         /* the arch's network */
+    nr_exec *tape;       /* data batch, with backward (ReLU masks when grasp runs) */
     unsigned mask;
     int forward_valid;   /* the data tape holds the forward at the unperturbed weights */
     int ce_done;         /* s->grad = dL/dθ, run->fisher set */
@@ -43,7 +43,7 @@ nr_status nr_proxy_need_forward(nr_proxy_run *run, nr_error *err);
 nr_status nr_proxy_need_grad(nr_proxy_run *run, nr_error *err);
 
 /* Tensor i is a conv or linear weight (a "layer" of get_layer_metric_array). */
-int nr_proxy_is_layer_weight(const nr_net *net, size_t i);
+int nr_proxy_is_layer_weight(const nr_graph *g, size_t i);
 
 double nr_proxy_now(void);
 
