@@ -1,14 +1,17 @@
 #!/bin/sh
 # Runs every test binary given as an argument, then tests/cli_*.sh (CLI smoke tests, which
-# get the CLI path in $NASRANK_BIN).  Each prints "N passed, N failed" as its last line; a
+# get the CLI path in $NASRANK_BIN), then the binaries listed in $NASRANK_PORTABLE_TESTS
+# once more with NASRANK_KERNELS=portable (the kernels a CPU without AVX-512 runs).  Each prints "N passed, N failed" as its last line; a
 # binary that crashes or exits non-zero without failures counts as one failure.  Prints the
 # summed line at the end and exits non-zero on any failure.
 total_pass=0
 total_fail=0
 dir=$(dirname "$0")
-for t in "$@" "$dir"/cli_*.sh; do
+for t in "$@" "$dir"/cli_*.sh ${NASRANK_PORTABLE_TESTS:+--portable $NASRANK_PORTABLE_TESTS}; do
+    if [ "$t" = --portable ]; then export NASRANK_KERNELS=portable; continue; fi
     [ -e "$t" ] || continue
     case "$t" in *.sh) cmd="sh $t" ;; *) cmd="$t" ;; esac
+    [ -n "${NASRANK_KERNELS:-}" ] && t="$t (NASRANK_KERNELS=$NASRANK_KERNELS)"
     out=$($cmd 2>&1)
     rc=$?
     line=$(printf '%s\n' "$out" | grep -E '^[0-9]+ passed, [0-9]+ failed' | tail -n 1)

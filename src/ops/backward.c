@@ -15,6 +15,7 @@
 #define HAVE_AVX512_DW 1 /* the weight-gradient kernel is chosen at run time (any build flags) */
 #endif
 
+#include "ops/cpu.h"
 #include "ops/ops.h"
 #include "ops/ops_backward.h"
 
@@ -253,7 +254,7 @@ void nr_conv2d_backward(float *dx, float *dw, const float *dy, const float *x, c
             }
             dw_job D = {dw, dy + (size_t)b0 * out_sz, out_sz, cols, n, Cout, K, HWo, 0};
 #ifdef HAVE_AVX512_DW
-            D.avx512 = !g_textbook && __builtin_cpu_supports("avx512f");
+            D.avx512 = !g_textbook && nr_isa_avx512();
 #endif
             nr_parallel_for((K + 3) / 4, dw_task, &D);
         }
@@ -366,6 +367,46 @@ static size_t chunk_len(const ew_job *J, long t, size_t *i0)
 
 static long chunks(size_t n) { return (long)((n + EW_CHUNK - 1) / EW_CHUNK); }
 
+/* The AVX-512 parts of the ReLU kernels below: whole 16-blocks, or (the mask kernels) the
+ * 16-blocks of one 64-element word; each returns how far it got. */
+#ifdef NR_HAVE_X86_SIMD
+NR_TARGET_AVX512 static size_t relu_bwd_avx512(float *dx, const float *dy, const float *x, size_t n)
+{
+    size_t i = 0;
+    for (; i + 16 <= n; i += 16) {
+        __mmask16 m = _mm512_cmp_ps_mask(_mm512_loadu_ps(x + i), _mm512_setzero_ps(), _CMP_GT_OQ);
+        _mm512_storeu_ps(dx + i, _mm512_mask_add_ps(_mm512_loadu_ps(dx + i), m, _mm512_loadu_ps(dx + i),
+                                                    _mm512_loadu_ps(dy + i)));
+    }
+    return i;
+}
+
+NR_TARGET_AVX512 static size_t pack_word_avx512(const float *x, size_t end, uint64_t *v)
+{
+    size_t k = 0;
+    for (; k + 16 <= end; k += 16)
+        *v |= (uint64_t)_mm512_cmp_ps_mask(_mm512_loadu_ps(x + k), _mm512_setzero_ps(), _CMP_GT_OQ) << k;
+    return k;
+}
+
+NR_TARGET_AVX512 static size_t masked_word_avx512(float *o, const float *x, size_t end, uint64_t m)
+{
+    size_t k = 0;
+    for (; k + 16 <= end; k += 16)
+        _mm512_storeu_ps(o + k, _mm512_maskz_mov_ps((__mmask16)(m >> k), _mm512_loadu_ps(x + k)));
+    return k;
+}
+
+NR_TARGET_AVX512 static size_t masked_bwd_word_avx512(float *dx, const float *dy, size_t end, uint64_t m)
+{
+    size_t k = 0;
+    for (; k + 16 <= end; k += 16)
+        _mm512_storeu_ps(dx + k, _mm512_mask_add_ps(_mm512_loadu_ps(dx + k), (__mmask16)(m >> k),
+                                                     _mm512_loadu_ps(dx + k), _mm512_loadu_ps(dy + k)));
+    return k;
+}
+#endif
+
 static void relu_bwd_task(void *ctx, long t, int tid)
 {
     (void)tid;
@@ -374,12 +415,8 @@ static void relu_bwd_task(void *ctx, long t, int tid)
     float *dx = J->out + i0;
     const float *dy = J->a + i0, *x = J->b + i0;
     size_t i = 0;
-#ifdef __AVX512F__
-    for (; i + 16 <= n; i += 16) {
-        __mmask16 m = _mm512_cmp_ps_mask(_mm512_loadu_ps(x + i), _mm512_setzero_ps(), _CMP_GT_OQ);
-        _mm512_storeu_ps(dx + i, _mm512_mask_add_ps(_mm512_loadu_ps(dx + i), m, _mm512_loadu_ps(dx + i),
-                                                    _mm512_loadu_ps(dy + i)));
-    }
+#ifdef NR_HAVE_X86_SIMD
+    if (nr_isa_avx512()) i = relu_bwd_avx512(dx, dy, x, n);
 #endif
     for (; i < n; i++) dx[i] += x[i] > 0.0f ? dy[i] : 0.0f;
 }
@@ -397,12 +434,13 @@ static void mask_pack_task(void *ctx, long t, int tid)
     size_t i0, n = chunk_len(J, t, &i0);
     const float *x = J->a + i0;
     uint64_t *bits = J->bits_out + i0 / 64;
+    int avx512 = nr_isa_avx512();
+    (void)avx512;
     for (size_t w = 0; w * 64 < n; w++) {
         uint64_t v = 0;
         size_t end = n - w * 64 < 64 ? n - w * 64 : 64, k = 0;
-#ifdef __AVX512F__
-        for (; k + 16 <= end; k += 16)
-            v |= (uint64_t)_mm512_cmp_ps_mask(_mm512_loadu_ps(x + w * 64 + k), _mm512_setzero_ps(), _CMP_GT_OQ) << k;
+#ifdef NR_HAVE_X86_SIMD
+        if (avx512) k = pack_word_avx512(x + w * 64, end, &v);
 #endif
         for (; k < end; k++) v |= (uint64_t)(x[w * 64 + k] > 0.0f) << k;
         bits[w] = v;
@@ -423,14 +461,15 @@ static void relu_masked_task(void *ctx, long t, int tid)
     const ew_job *J = ctx;
     size_t i0, n = chunk_len(J, t, &i0);
     const uint64_t *bits = J->bits + i0 / 64;
+    int avx512 = nr_isa_avx512();
+    (void)avx512;
     for (size_t w = 0; w * 64 < n; w++) {
         uint64_t m = bits[w];
         const float *x = J->a + i0 + w * 64;
         float *o = J->out + i0 + w * 64;
         size_t end = n - w * 64 < 64 ? n - w * 64 : 64, k = 0;
-#ifdef __AVX512F__
-        for (; k + 16 <= end; k += 16)
-            _mm512_storeu_ps(o + k, _mm512_maskz_mov_ps((__mmask16)(m >> k), _mm512_loadu_ps(x + k)));
+#ifdef NR_HAVE_X86_SIMD
+        if (avx512) k = masked_word_avx512(o, x, end, m);
 #endif
         for (; k < end; k++) o[k] = (m >> k & 1u) ? x[k] : 0.0f;
     }
@@ -448,15 +487,15 @@ static void relu_bwd_masked_task(void *ctx, long t, int tid)
     const ew_job *J = ctx;
     size_t i0, n = chunk_len(J, t, &i0);
     const uint64_t *bits = J->bits + i0 / 64;
+    int avx512 = nr_isa_avx512();
+    (void)avx512;
     for (size_t w = 0; w * 64 < n; w++) {
         uint64_t m = bits[w];
         const float *dy = J->a + i0 + w * 64;
         float *dx = J->out + i0 + w * 64;
         size_t end = n - w * 64 < 64 ? n - w * 64 : 64, k = 0;
-#ifdef __AVX512F__
-        for (; k + 16 <= end; k += 16)
-            _mm512_storeu_ps(dx + k, _mm512_mask_add_ps(_mm512_loadu_ps(dx + k), (__mmask16)(m >> k),
-                                                         _mm512_loadu_ps(dx + k), _mm512_loadu_ps(dy + k)));
+#ifdef NR_HAVE_X86_SIMD
+        if (avx512) k = masked_bwd_word_avx512(dx, dy, end, m);
 #endif
         for (; k < end; k++)
             if (m >> k & 1u) dx[k] += dy[k];

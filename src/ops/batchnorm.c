@@ -11,10 +11,7 @@
  */
 #include <math.h>
 #include <string.h>
-#ifdef __AVX512F__
-#include <immintrin.h>
-#endif
-
+#include "ops/cpu.h"
 #include "ops/ops.h"
 
 typedef struct bn_job {
@@ -40,11 +37,11 @@ typedef struct chan_acc {
     double s[LANES], q[LANES];
 } chan_acc;
 
-/* Adds one segment x[0..n) (values minus shift) into a. */
-static void moments(chan_acc *a, const float *x, int n, double shift)
+#ifdef NR_HAVE_X86_SIMD
+/* The whole LANES-blocks of moments; returns how far it got. */
+NR_TARGET_AVX512_FMA static int moments_avx512(chan_acc *a, const float *x, int n, double shift)
 {
     int i = 0;
-#ifdef __AVX512F__
     __m512d sv[4], qv[4];
     for (int l = 0; l < 4; l++) {
         sv[l] = _mm512_loadu_pd(a->s + 8 * l);
@@ -61,6 +58,16 @@ static void moments(chan_acc *a, const float *x, int n, double shift)
         _mm512_storeu_pd(a->s + 8 * l, sv[l]);
         _mm512_storeu_pd(a->q + 8 * l, qv[l]);
     }
+    return i;
+}
+#endif
+
+/* Adds one segment x[0..n) (values minus shift) into a. */
+static void moments(chan_acc *a, const float *x, int n, double shift)
+{
+    int i = 0;
+#ifdef NR_HAVE_X86_SIMD
+    if (nr_isa_avx512()) i = moments_avx512(a, x, n, shift);
 #endif
     for (; i < n; i++) {
         double d = (double)x[i] - shift;
@@ -69,18 +76,30 @@ static void moments(chan_acc *a, const float *x, int n, double shift)
     }
 }
 
+#ifdef NR_HAVE_X86_SIMD
+/* The whole 16-blocks of normalise (add = 0) or normalise_add (add = 1); returns how far. */
+NR_TARGET_AVX512_FMA static int normalise_avx512(float *out, const float *in, int n, float mh, float ml,
+                                                 float a, float b, int add)
+{
+    int i = 0;
+    const __m512 vh = _mm512_set1_ps(mh), vl = _mm512_set1_ps(ml), va = _mm512_set1_ps(a),
+                 vb = _mm512_set1_ps(b);
+    for (; i + 16 <= n; i += 16) {
+        __m512 d = _mm512_sub_ps(_mm512_sub_ps(_mm512_loadu_ps(in + i), vh), vl);
+        __m512 y = _mm512_fmadd_ps(d, va, vb);
+        _mm512_storeu_ps(out + i, add ? _mm512_add_ps(_mm512_loadu_ps(out + i), y) : y);
+    }
+    return i;
+}
+#endif
+
 /* out = ((x - mh) - ml) * a + b, out may equal in.  The mean is split into float parts
  * mh + ml so that a mean far from zero costs no accuracy (x - mh is exact near the mean). */
 static void normalise(float *out, const float *in, int n, float mh, float ml, float a, float b)
 {
     int i = 0;
-#ifdef __AVX512F__
-    const __m512 vh = _mm512_set1_ps(mh), vl = _mm512_set1_ps(ml), va = _mm512_set1_ps(a),
-                 vb = _mm512_set1_ps(b);
-    for (; i + 16 <= n; i += 16) {
-        __m512 d = _mm512_sub_ps(_mm512_sub_ps(_mm512_loadu_ps(in + i), vh), vl);
-        _mm512_storeu_ps(out + i, _mm512_fmadd_ps(d, va, vb));
-    }
+#ifdef NR_HAVE_X86_SIMD
+    if (nr_isa_avx512()) i = normalise_avx512(out, in, n, mh, ml, a, b, 0);
 #endif
     for (; i < n; i++) out[i] = ((in[i] - mh) - ml) * a + b;
 }
@@ -89,13 +108,8 @@ static void normalise(float *out, const float *in, int n, float mh, float ml, fl
 static void normalise_add(float *out, const float *in, int n, float mh, float ml, float a, float b)
 {
     int i = 0;
-#ifdef __AVX512F__
-    const __m512 vh = _mm512_set1_ps(mh), vl = _mm512_set1_ps(ml), va = _mm512_set1_ps(a),
-                 vb = _mm512_set1_ps(b);
-    for (; i + 16 <= n; i += 16) {
-        __m512 d = _mm512_sub_ps(_mm512_sub_ps(_mm512_loadu_ps(in + i), vh), vl);
-        _mm512_storeu_ps(out + i, _mm512_add_ps(_mm512_loadu_ps(out + i), _mm512_fmadd_ps(d, va, vb)));
-    }
+#ifdef NR_HAVE_X86_SIMD
+    if (nr_isa_avx512()) i = normalise_avx512(out, in, n, mh, ml, a, b, 1);
 #endif
     for (; i < n; i++) out[i] += ((in[i] - mh) - ml) * a + b;
 }

@@ -22,10 +22,7 @@
  */
 #include <stdint.h>
 #include <string.h>
-#ifdef __AVX512F__
-#include <immintrin.h>
-#endif
-
+#include "ops/cpu.h"
 #include "ops/ops.h"
 
 #define CONV_KC 256
@@ -77,14 +74,29 @@ size_t nr_conv2d_workspace(int B, int Cin, int H, int W, int k, int stride, int 
 
 /* ---- im2col ---- */
 
+#ifdef NR_HAVE_X86_SIMD
+/* The whole 16-blocks of copy_row; returns how many it copied. */
+NR_TARGET_AVX512 static int copy_row_avx512(float *restrict dst, const float *restrict src, int len, int relu)
+{
+    int t = 0;
+    const __m512 z = _mm512_setzero_ps();
+    for (; t + 16 <= len; t += 16) {
+        __m512 v = _mm512_loadu_ps(src + t);
+        _mm512_storeu_ps(dst + t, relu ? _mm512_max_ps(z, v) : v); /* max(0, NaN) = NaN */
+    }
+    return t;
+}
+#endif
+
 /* dst[0..len) = relu?(src[0..len)). */
 static void copy_row(float *restrict dst, const float *restrict src, int len, int relu)
 {
-#ifdef __AVX512F__
-    const __m512 z = _mm512_setzero_ps();
-    for (; len >= 16; len -= 16, src += 16, dst += 16) {
-        __m512 v = _mm512_loadu_ps(src);
-        _mm512_storeu_ps(dst, relu ? _mm512_max_ps(z, v) : v); /* max(0, NaN) = NaN */
+#ifdef NR_HAVE_X86_SIMD
+    if (nr_isa_avx512()) {
+        int done = copy_row_avx512(dst, src, len, relu);
+        dst += done;
+        src += done;
+        len -= done;
     }
 #endif
     if (relu)
@@ -190,7 +202,7 @@ static void pack_panel(const conv_job *J, float *restrict bp, long ldb, const fl
     }
 }
 
-#ifdef __AVX512F__
+#ifdef NR_HAVE_X86_SIMD
 /* Stride-1 gather, AVX-512.  The panel's 16-column vectors split into segments that lie in
  * one output row; for each tap (kh, kw) a segment is one masked load of its in-bounds
  * pixels (count mask) placed into its lanes (expand mask; zero lanes = padding).  The
@@ -202,8 +214,8 @@ typedef struct seg_tap {
 
 #define MAX_TAPS 49 /* k <= 7; larger kernels take the generic path */
 
-static void pack_panel_s1(const conv_job *J, float *restrict bp, long ldb, const float *img,
-                          int j0, int n, int p0, int kcb)
+NR_TARGET_AVX512 static void pack_panel_s1(const conv_job *J, float *restrict bp, long ldb,
+                                           const float *img, int j0, int n, int p0, int kcb)
 {
     int nvec = (n + 15) / 16, k = J->k, kk = k * k, H = J->H, W = J->W, pad = J->pad;
     int vstart[4], nseg = 0;
@@ -278,8 +290,8 @@ static void panel_packed(const conv_job *J, const float *img, float *outb, int j
     long ldb = (n + 15) / 16 * 16;
     for (int p0 = 0; p0 < K; p0 += CONV_KC) {
         int kcb = K - p0 < CONV_KC ? K - p0 : CONV_KC;
-#ifdef __AVX512F__
-        if (J->stride == 1 && J->k * J->k <= MAX_TAPS)
+#ifdef NR_HAVE_X86_SIMD
+        if (J->stride == 1 && J->k * J->k <= MAX_TAPS && nr_isa_avx512())
             pack_panel_s1(J, bp, ldb, img, j0, n, p0, kcb);
         else
 #endif
@@ -299,6 +311,21 @@ static void panel_packed(const conv_job *J, const float *img, float *outb, int j
  * read from boff[p] along the flattened grid j = ho*Wq + wo (stride 1: Q = Xp).  Columns
  * wo >= Wo of that grid are junk: each 8 x 48 tile goes to a small buffer and only its
  * valid columns are copied out. */
+#ifdef NR_HAVE_X86_SIMD
+/* Stride-2 phase row: r[t++] = relu?(x[w]) for w = w0, w0+2, ... while 32 more values
+ * fit (the even lanes of two loads); returns the next w, *t the next slot. */
+NR_TARGET_AVX512 static int phase2_row_avx512(float *r, const float *x, int w, int W, int relu, int *t)
+{
+    const __m512i ev = _mm512_setr_epi32(0, 2, 4, 6, 8, 10, 12, 14, 16, 18, 20, 22, 24, 26, 28, 30);
+    const __m512 z = _mm512_setzero_ps();
+    for (; w + 32 <= W; w += 32, *t += 16) {
+        __m512 v = _mm512_permutex2var_ps(_mm512_loadu_ps(x + w), ev, _mm512_loadu_ps(x + w + 16));
+        _mm512_storeu_ps(r + *t, relu ? _mm512_max_ps(z, v) : v);
+    }
+    return w;
+}
+#endif
+
 static void build_phases(const conv_job *J, const float *img, float *Q)
 {
     int H = J->H, W = J->W, s = J->stride, pad = J->pad, Hq = J->Hq, Wq = J->Wq;
@@ -329,17 +356,8 @@ static void build_phases(const conv_job *J, const float *img, float *Q)
                 float *r = Q + (size_t)((y % s) * s + b) * phase + ci * plane +
                            (size_t)(y / s) * Wq + (w0 + pad) / s;
                 int w = w0, t = 0;
-#ifdef __AVX512F__
-                if (s == 2) { /* x[w0], x[w0+2], ...: the even lanes of two loads */
-                    const __m512i ev = _mm512_setr_epi32(0, 2, 4, 6, 8, 10, 12, 14, 16, 18, 20,
-                                                         22, 24, 26, 28, 30);
-                    const __m512 z = _mm512_setzero_ps();
-                    for (; w + 32 <= W; w += 32, t += 16) {
-                        __m512 v = _mm512_permutex2var_ps(_mm512_loadu_ps(x + w), ev,
-                                                          _mm512_loadu_ps(x + w + 16));
-                        _mm512_storeu_ps(r + t, J->relu ? _mm512_max_ps(z, v) : v);
-                    }
-                }
+#ifdef NR_HAVE_X86_SIMD
+                if (s == 2 && nr_isa_avx512()) w = phase2_row_avx512(r, x, w, W, J->relu, &t);
 #endif
                 for (; w < W; w += s, t++) {
                     float v = x[w];

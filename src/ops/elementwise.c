@@ -4,10 +4,7 @@
  * pool (every element is computed the same way whatever the thread count).
  * ReLU: out = x < 0 ? 0 : x, so NaN passes through (as in PyTorch).
  */
-#ifdef __AVX512F__
-#include <immintrin.h>
-#endif
-
+#include "ops/cpu.h"
 #include "ops/ops.h"
 
 #define EW_CHUNK ((size_t)1 << 16) /* floats per task (256 KB) */
@@ -18,17 +15,34 @@ typedef struct ew_job {
     size_t n;
 } ew_job;
 
-/* GCC 12 at -O2 leaves these loops scalar, so the -march=native build gets them written out
- * in AVX-512; the portable loop finishes the tail (and is all there is elsewhere). */
-static void relu_range(float *out, const float *in, size_t n)
+/* GCC 12 at -O2 leaves these loops scalar, so they are written out in AVX-512 for CPUs that
+ * have it; the portable loop finishes the tail (and is all there is elsewhere). */
+#ifdef NR_HAVE_X86_SIMD
+NR_TARGET_AVX512 static size_t relu_avx512(float *out, const float *in, size_t n)
 {
     size_t i = 0;
-#ifdef __AVX512F__
     const __m512 z = _mm512_setzero_ps();
     for (; i + 16 <= n; i += 16) {
         __m512 v = _mm512_loadu_ps(in + i);
         _mm512_storeu_ps(out + i, _mm512_mask_mov_ps(v, _mm512_cmp_ps_mask(v, z, _CMP_LT_OQ), z));
     }
+    return i;
+}
+
+NR_TARGET_AVX512 static size_t add_avx512(float *acc, const float *x, size_t n)
+{
+    size_t i = 0;
+    for (; i + 16 <= n; i += 16)
+        _mm512_storeu_ps(acc + i, _mm512_add_ps(_mm512_loadu_ps(acc + i), _mm512_loadu_ps(x + i)));
+    return i;
+}
+#endif
+
+static void relu_range(float *out, const float *in, size_t n)
+{
+    size_t i = 0;
+#ifdef NR_HAVE_X86_SIMD
+    if (nr_isa_avx512()) i = relu_avx512(out, in, n);
 #endif
     for (; i < n; i++) {
         float v = in[i];
@@ -48,9 +62,8 @@ static void relu_task(void *ctx, long t, int tid)
 static void add_range(float *acc, const float *x, size_t n)
 {
     size_t i = 0;
-#ifdef __AVX512F__
-    for (; i + 16 <= n; i += 16)
-        _mm512_storeu_ps(acc + i, _mm512_add_ps(_mm512_loadu_ps(acc + i), _mm512_loadu_ps(x + i)));
+#ifdef NR_HAVE_X86_SIMD
+    if (nr_isa_avx512()) i = add_avx512(acc, x, n);
 #endif
     for (; i < n; i++) acc[i] += x[i];
 }

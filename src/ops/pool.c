@@ -8,10 +8,7 @@
  * Global: out[b][c] = (sum over HW in double) / HW.
  * Planes (b, c) are grouped into tasks on the thread pool.
  */
-#ifdef __AVX512F__
-#include <immintrin.h>
-#endif
-
+#include "ops/cpu.h"
 #include "ops/ops.h"
 
 #define POOL_TASK_FLOATS (1 << 16) /* input floats per task, roughly */
@@ -40,9 +37,9 @@ static float pool3_at(const float *in, int H, int W, int ho, int wo)
     return s / (float)((r1 - r0 + 1) * (c1 - c0 + 1));
 }
 
-#ifdef __AVX512F__
+#ifdef NR_HAVE_X86_SIMD
 /* Horizontal 3-tap sum of row x at columns wo..wo+15 (zero outside the row). */
-static inline __m512 hsum3(const float *x, int wo, __mmask16 mc, __mmask16 mr)
+NR_TARGET_AVX512 static inline __m512 hsum3(const float *x, int wo, __mmask16 mc, __mmask16 mr)
 {
     __m512 c = _mm512_maskz_loadu_ps(mc, x + wo);
     __m512 l = wo == 0 ? _mm512_castsi512_ps(_mm512_alignr_epi32(
@@ -52,12 +49,13 @@ static inline __m512 hsum3(const float *x, int wo, __mmask16 mc, __mmask16 mr)
 }
 #endif
 
+#ifdef NR_HAVE_X86_SIMD
 /* Separable: per 16-column strip, the 3-tap row sums of rows ho-1, ho, ho+1 roll through
- * registers; out = (their sum) * 1/(rows * cols in bounds). */
-static void pool3_plane(float *out, const float *in, int H, int W)
+ * registers; out = (their sum) * 1/(rows * cols in bounds).  Returns the first column it
+ * left (W: all of them). */
+NR_TARGET_AVX512 static int pool3_plane_avx512(float *out, const float *in, int H, int W)
 {
     int wo = 0;
-#ifdef __AVX512F__
     const __m512 z = _mm512_setzero_ps(), one = _mm512_set1_ps(1.0f);
     for (; wo < W; wo += 16) {
         int cnt = W - wo < 16 ? W - wo : 16, rcnt = W - wo - 1 < 16 ? W - wo - 1 : 16;
@@ -80,6 +78,15 @@ static void pool3_plane(float *out, const float *in, int H, int W)
             hc = hn;
         }
     }
+    return wo;
+}
+#endif
+
+static void pool3_plane(float *out, const float *in, int H, int W)
+{
+    int wo = 0;
+#ifdef NR_HAVE_X86_SIMD
+    if (nr_isa_avx512()) wo = pool3_plane_avx512(out, in, H, W);
 #endif
     for (int ho = 0; ho < H; ho++)
         for (int w = wo; w < W; w++) out[(long)ho * W + w] = pool3_at(in, H, W, ho, w);
@@ -101,28 +108,40 @@ void nr_avgpool3x3_forward(float *out, const float *in, int B, int C, int H, int
     nr_parallel_for((J.planes + J.per_task - 1) / J.per_task, pool3_task, &J);
 }
 
+#ifdef NR_HAVE_X86_SIMD
+/* The whole 16-blocks of one output row of the 2x2 pool; returns how far it got. */
+NR_TARGET_AVX512 static int pool2_row_avx512(float *o, const float *x0, const float *x1, int Wo)
+{
+    int wo = 0;
+    const __m512i ev = _mm512_setr_epi32(0, 2, 4, 6, 8, 10, 12, 14, 16, 18, 20, 22, 24, 26,
+                                         28, 30);
+    const __m512i od = _mm512_setr_epi32(1, 3, 5, 7, 9, 11, 13, 15, 17, 19, 21, 23, 25, 27,
+                                         29, 31);
+    const __m512 q = _mm512_set1_ps(0.25f);
+    for (; wo + 16 <= Wo; wo += 16) {
+        __m512 a0 = _mm512_loadu_ps(x0 + 2 * wo), b0 = _mm512_loadu_ps(x0 + 2 * wo + 16);
+        __m512 a1 = _mm512_loadu_ps(x1 + 2 * wo), b1 = _mm512_loadu_ps(x1 + 2 * wo + 16);
+        __m512 s = _mm512_add_ps(_mm512_permutex2var_ps(a0, ev, b0),
+                                 _mm512_permutex2var_ps(a0, od, b0));
+        s = _mm512_add_ps(s, _mm512_permutex2var_ps(a1, ev, b1));
+        s = _mm512_add_ps(s, _mm512_permutex2var_ps(a1, od, b1));
+        _mm512_storeu_ps(o + wo, _mm512_mul_ps(s, q));
+    }
+    return wo;
+}
+#endif
+
 static void pool2_plane(float *out, const float *in, int H, int W)
 {
     int Ho = H / 2, Wo = W / 2;
+    int avx512 = nr_isa_avx512();
+    (void)avx512;
     for (int ho = 0; ho < Ho; ho++) {
         const float *x0 = in + (long)(2 * ho) * W, *x1 = x0 + W;
         float *o = out + (long)ho * Wo;
         int wo = 0;
-#ifdef __AVX512F__
-        const __m512i ev = _mm512_setr_epi32(0, 2, 4, 6, 8, 10, 12, 14, 16, 18, 20, 22, 24, 26,
-                                             28, 30);
-        const __m512i od = _mm512_setr_epi32(1, 3, 5, 7, 9, 11, 13, 15, 17, 19, 21, 23, 25, 27,
-                                             29, 31);
-        const __m512 q = _mm512_set1_ps(0.25f);
-        for (; wo + 16 <= Wo; wo += 16) {
-            __m512 a0 = _mm512_loadu_ps(x0 + 2 * wo), b0 = _mm512_loadu_ps(x0 + 2 * wo + 16);
-            __m512 a1 = _mm512_loadu_ps(x1 + 2 * wo), b1 = _mm512_loadu_ps(x1 + 2 * wo + 16);
-            __m512 s = _mm512_add_ps(_mm512_permutex2var_ps(a0, ev, b0),
-                                     _mm512_permutex2var_ps(a0, od, b0));
-            s = _mm512_add_ps(s, _mm512_permutex2var_ps(a1, ev, b1));
-            s = _mm512_add_ps(s, _mm512_permutex2var_ps(a1, od, b1));
-            _mm512_storeu_ps(o + wo, _mm512_mul_ps(s, q));
-        }
+#ifdef NR_HAVE_X86_SIMD
+        if (avx512) wo = pool2_row_avx512(o, x0, x1, Wo);
 #endif
         for (; wo < Wo; wo++) {
             float s = x0[2 * wo] + x0[2 * wo + 1];

@@ -14,6 +14,7 @@
  */
 #include <stddef.h>
 
+#include "ops/cpu.h"
 #include "ops/ops.h"
 
 #define MR NR_UKR_MR
@@ -161,8 +162,7 @@ static void ukr_portable(int m, int n, long k, const float *a, long a_rs, long a
 int nr_ukr_is_avx512(void)
 {
 #ifdef HAVE_AVX512_KERNEL
-    __builtin_cpu_init();
-    return __builtin_cpu_supports("avx512f") != 0;
+    return nr_isa_avx512();
 #else
     return 0;
 #endif

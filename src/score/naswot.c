@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "nasrank/score.h"
+#include "ops/cpu.h"
 
 struct nr_naswot {
     int B;
@@ -111,7 +112,7 @@ typedef int64_t (*hamming_fn)(const uint64_t *, const uint64_t *, size_t);
 static pack_fn pick_pack(void)
 {
 #ifdef HAVE_AVX512_CODES
-    if (__builtin_cpu_supports("avx512f")) return pack_codes_avx512;
+    if (nr_isa_avx512()) return pack_codes_avx512;
 #endif
     return pack_codes_scalar;
 }
@@ -119,7 +120,7 @@ static pack_fn pick_pack(void)
 static hamming_fn pick_hamming(void)
 {
 #ifdef HAVE_AVX512_CODES
-    if (__builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512vpopcntdq")) return hamming_avx512;
+    if (nr_isa_avx512() && __builtin_cpu_supports("avx512vpopcntdq")) return hamming_avx512;
 #endif
     return hamming_scalar;
 }
