@@ -87,6 +87,9 @@ typedef struct nr_macro_config {
 } nr_macro_config;
 
 nr_macro_config nr_macro_default(void); /* C=16, N=5, 10 classes, 3 channels, 32x32 */
+/* NR_ERR_INVALID (naming every field) unless 1 <= C <= 1024, 1 <= N <= 64, 1 <= classes <=
+ * 100000, 1 <= in_channels <= 64 and image_size is a multiple of 4 in 4..1024. */
+nr_status nr_macro_config_check(const nr_macro_config *cfg, nr_error *err);
 
 int nr_arch_count_op(const nr_arch *a, nr_op op);
 int nr_arch_num_conv(const nr_arch *a); /* conv1x1 + conv3x3 edges */

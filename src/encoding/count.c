@@ -41,6 +41,18 @@ nr_macro_config nr_macro_default(void)
     return c;
 }
 
+nr_status nr_macro_config_check(const nr_macro_config *cfg, nr_error *err)
+{
+    if (cfg->C < 1 || cfg->C > 1024 || cfg->N < 1 || cfg->N > 64 || cfg->num_classes < 1 ||
+        cfg->num_classes > 100000 || cfg->in_channels < 1 || cfg->in_channels > 64 ||
+        cfg->image_size < 4 || cfg->image_size > 1024 || cfg->image_size % 4 != 0)
+        return nr_error_set(err, NR_ERR_INVALID, NULL, 0, 0,
+                            "bad network config C=%d N=%d classes=%d in_channels=%d image_size=%d "
+                            "(need 1<=C<=1024, 1<=N<=64, image size a multiple of 4 in 4..1024)",
+                            cfg->C, cfg->N, cfg->num_classes, cfg->in_channels, cfg->image_size);
+    return NR_OK;
+}
+
 int nr_arch_count_op(const nr_arch *a, nr_op op)
 {
     int n = 0;

@@ -1,18 +1,20 @@
 /* nasrank — the graph executor (include/nasrank/graph_exec.h).
  *
- * Planning (once per executor):
- *   run[i]     layer i is computed: live for the output, or (observe_relu_inputs) for a ReLU
- *              input (nr_graph_liveness);
- *   need_d[i]  its output gradient is needed: it reaches the output (the backward pass
- *              starts there), and layer 0 only when the caller asks for dimages;
- *   blocks     buffers for values and gradients, each sized for max_batch, handed out by
- *              plan_buffers: a layer's value takes the smallest free block that fits when it
- *              is computed and gives it back after its last reader ran (never, with
- *              backward: the backward pass reads them); a gradient takes a block when its
- *              first (highest) consumer's backward writes it and gives it back after its own
- *              backward.
+ * Planning (once per executor, plan()):
+ *   run[i]       layer i is computed: live for the output, or (observe_relu_inputs) for a
+ *                ReLU input (nr_graph_liveness);
+ *   live_out[i]  it reaches the output: it has a gradient (layer 0's is handed out only
+ *                when the caller asks for dimages);
+ *   keep[i]      its value survives the forward (the output; with backward, what backward
+ *                kernels and the gradient hook read: mark_kept);
+ *   blocks       buffers sized for max_batch, handed out by take_block: a value takes the
+ *                smallest free block that fits when it is computed and gives it back after
+ *                its last reader ran unless kept; a gradient takes a block when its highest
+ *                consumer's backward first writes it and gives it back after its own
+ *                backward; gradients use only blocks no kept value holds.
  * Forward runs the layers in order, backward in reverse; every backward kernel adds into
- * its input gradients, so a layer read by several others collects the sum.
+ * its input gradients, so a layer read by several others collects the sum (in the order
+ * of its readers, highest first).
  */
 #include <math.h>
 #include <stdlib.h>
@@ -34,7 +36,6 @@ struct nr_exec {
     unsigned char *run, *live_out, *fast;
     unsigned char *keep;       /* value kept after the forward (backward reads it) */
     int *last_read;            /* last layer reading layer i's value (i itself when none) */
-    int *first_d;              /* highest layer whose backward adds into layer i's gradient */
     int *relu_count, **relus;  /* ReLU layers reading each layer */
     int *vblock, *dblock;      /* block of each value / gradient, -1 when none */
     float **blocks;
@@ -50,7 +51,14 @@ struct nr_exec {
     double log2_scale;
     uint64_t **mask;           /* relu_masks: on/off bits per ReLU layer */
     int relu_mode, masks_recorded;
+    int *alias;                /* alias[i] = i, or the earlier identical ReLU a duplicate reads as */
+    unsigned char *fused;      /* ReLU computed inside its consumer convs' input copies */
+    float *relu_scratch;       /* a fused ReLU's output, recomputed for a conv's weight gradient */
+    size_t relu_scratch_size;
 };
+
+/* Input k of layer l as the executor reads it: duplicate ReLUs resolved to the first. */
+static int input_of(const nr_exec *ex, const nr_layer *l, int k) { return ex->alias[l->inputs[k]]; }
 
 static size_t numel(const nr_layer *l, int B) { return (size_t)B * l->C * l->H * l->W; }
 
@@ -183,7 +191,7 @@ static void mark_kept(nr_exec *ex)
         if (l->kind == NR_LAYER_CONV || l->kind == NR_LAYER_LINEAR) ex->keep[i] = 1;
         if (l->kind == NR_LAYER_CONV || l->kind == NR_LAYER_LINEAR || l->kind == NR_LAYER_BATCHNORM ||
             l->kind == NR_LAYER_RELU || l->kind == NR_LAYER_MAXPOOL)
-            ex->keep[l->inputs[0]] = 1;
+            ex->keep[input_of(ex, l, 0)] = 1;
     }
 }
 
@@ -200,27 +208,93 @@ static void mark_cuts(nr_exec *ex)
     }
 }
 
+/* Rule: ReLU layers with the same input and clip compute the same tensor; every one after
+ * the first is an alias of it (its readers read the first; so does the gradient). */
+static void alias_relus(nr_exec *ex)
+{
+    const nr_graph *g = ex->g;
+    for (int i = 0; i < ex->n; i++) {
+        ex->alias[i] = i;
+        const nr_layer *l = &g->layers[i];
+        if (l->kind != NR_LAYER_RELU) continue;
+        for (int j = l->inputs[0] + 1; j < i; j++) {
+            const nr_layer *o = &g->layers[j];
+            if (o->kind == NR_LAYER_RELU && ex->alias[j] == j && o->inputs[0] == l->inputs[0] && o->clip == l->clip) {
+                ex->alias[i] = j;
+                break;
+            }
+        }
+    }
+}
+
+/* nr_graph_liveness over the inputs as the executor reads them (aliases never run). */
+static void liveness(const nr_exec *ex, int observe_relu_inputs, unsigned char *live)
+{
+    const nr_graph *g = ex->g;
+    memset(live, 0, (size_t)ex->n);
+    live[ex->alias[g->output]] = 1;
+    for (int i = ex->n - 1; i >= 0; i--) {
+        const nr_layer *l = &g->layers[i];
+        if (observe_relu_inputs && l->kind == NR_LAYER_RELU) live[input_of(ex, l, 0)] = 1;
+        if (ex->alias[i] != i) {
+            if (live[i]) live[ex->alias[i]] = 1;
+            live[i] = 0;
+            continue;
+        }
+        if (!live[i] || l->kind == NR_LAYER_ZERO) continue;
+        for (int k = 0; k < l->n_inputs; k++) live[input_of(ex, l, k)] = 1;
+    }
+}
+
+/* Rule: a plain ReLU whose every computed reader is a fast conv is never materialised: the
+ * convs apply it while they copy their input (nr_relu_conv2d_forward, the same result), and
+ * a conv's weight gradient recomputes it into one scratch buffer.  Not with frozen masks
+ * (relu_masks), whose ReLUs must exist. */
+static void fuse_relus(nr_exec *ex)
+{
+    const nr_graph *g = ex->g;
+    for (int r = 1; r < ex->n; r++) {
+        const nr_layer *l = &g->layers[r];
+        if (l->kind != NR_LAYER_RELU || l->clip || !ex->run[r] || r == ex->alias[g->output] ||
+            ex->opt.relu_masks || ex->opt.reference)
+            continue;
+        int readers = 0, all_conv = 1;
+        for (int i = r + 1; i < ex->n; i++) {
+            const nr_layer *c = &g->layers[i];
+            if (c->kind == NR_LAYER_RELU && input_of(ex, c, 0) == r) all_conv = 0; /* a sink may watch r */
+            if (!ex->run[i]) continue;
+            for (int k = 0; k < c->n_inputs; k++)
+                if (input_of(ex, c, k) == r) {
+                    readers++;
+                    if (c->kind != NR_LAYER_CONV || !ex->fast[i]) all_conv = 0;
+                }
+        }
+        ex->fused[r] = readers > 0 && all_conv;
+    }
+}
+
 static nr_status plan(nr_exec *ex, nr_error *err)
 {
     const nr_graph *g = ex->g;
     int n = ex->n, B = ex->max_batch;
-    nr_graph_liveness(g, ex->opt.observe_relu_inputs, ex->run);
-    nr_graph_liveness(g, 0, ex->live_out);
+    alias_relus(ex);
+    liveness(ex, ex->opt.observe_relu_inputs, ex->run);
+    liveness(ex, 0, ex->live_out);
     for (int i = 0; i < n; i++) {
         ex->last_read[i] = i;
-        ex->first_d[i] = -1;
         ex->vblock[i] = ex->dblock[i] = -1;
         ex->fast[i] = !ex->opt.reference && has_fast_kernel(&g->layers[i]);
     }
-    /* readers: the last computed one frees a value; the first backward one allocates a gradient */
+    fuse_relus(ex);
+    /* readers: the last computed one frees a value (a fused ReLU's readers read its input) */
     for (int i = 1; i < n; i++) {
         const nr_layer *l = &g->layers[i];
         for (int k = 0; k < l->n_inputs; k++) {
-            int j = l->inputs[k];
-            if (l->kind == NR_LAYER_RELU) ex->relu_count[j]++;
-            if (l->kind == NR_LAYER_ZERO) continue; /* reads only the shape */
-            if (ex->run[i]) ex->last_read[j] = i;
-            if (ex->live_out[i]) ex->first_d[j] = i;
+            if (l->kind == NR_LAYER_RELU) ex->relu_count[l->inputs[k]]++;
+            if (l->kind == NR_LAYER_ZERO || !ex->run[i]) continue; /* zero reads only the shape */
+            int j = input_of(ex, l, k);
+            ex->last_read[j] = i;
+            if (ex->fused[j]) ex->last_read[input_of(ex, &g->layers[j], 0)] = i;
         }
     }
     for (int i = 0; i < n; i++) {
@@ -234,16 +308,23 @@ static nr_status plan(nr_exec *ex, nr_error *err)
     pool_plan p = {0};
     ex->keep[g->output] = 1;
     if (ex->opt.backward) mark_kept(ex);
+    size_t scratch = 0;
     for (int i = 1; i < n; i++) {
         if (!ex->run[i]) continue;
-        if ((ex->vblock[i] = take_block(&p, numel(&g->layers[i], B))) < 0) goto nomem_pool;
         const nr_layer *l = &g->layers[i];
+        if (ex->fused[i]) { /* no value of its own */
+            if (numel(l, B) > scratch) scratch = numel(l, B);
+            continue;
+        }
+        if ((ex->vblock[i] = take_block(&p, numel(l, B))) < 0) goto nomem_pool;
         for (int k = 0; k < l->n_inputs; k++) {
-            int j = l->inputs[k];
-            if (j > 0 && ex->last_read[j] == i && !ex->keep[j]) p.busy[ex->vblock[j]] = 0;
+            int j = input_of(ex, l, k);
+            if (ex->fused[j]) j = input_of(ex, &g->layers[j], 0);
+            if (j > 0 && ex->vblock[j] >= 0 && ex->last_read[j] == i && !ex->keep[j]) p.busy[ex->vblock[j]] = 0;
         }
         if (ex->last_read[i] == i && !ex->keep[i]) p.busy[ex->vblock[i]] = 0;
     }
+    ex->relu_scratch_size = ex->opt.backward ? scratch : 0;
     if (ex->opt.backward) {
         /* gradients, from the output back, in the blocks no kept value holds */
         for (int i = n - 1; i >= 0; i--) {
@@ -252,7 +333,7 @@ static nr_status plan(nr_exec *ex, nr_error *err)
                 goto nomem_pool;
             const nr_layer *l = &g->layers[i];
             for (int k = 0; i > 0 && l->kind != NR_LAYER_ZERO && k < l->n_inputs; k++) {
-                int j = l->inputs[k];
+                int j = input_of(ex, l, k);
                 if (ex->dblock[j] < 0 && (ex->dblock[j] = take_block(&p, numel(&g->layers[j], B))) < 0)
                     goto nomem_pool;
             }
@@ -287,6 +368,7 @@ static nr_status plan(nr_exec *ex, nr_error *err)
     }
     ex->ws_size = ws;
     if (!(ex->ws = pool_take(ex->opt.pool, &ex->ws_size))) goto nomem;
+    if (ex->relu_scratch_size && !(ex->relu_scratch = pool_take(ex->opt.pool, &ex->relu_scratch_size))) goto nomem;
     if (ex->opt.rescale) mark_cuts(ex);
     for (int i = 1; ex->opt.relu_masks && i < n; i++)
         if (g->layers[i].kind == NR_LAYER_RELU && ex->run[i] &&
@@ -318,7 +400,6 @@ nr_status nr_exec_create(const nr_graph *g, int max_batch, const nr_exec_options
     ex->fast = calloc((size_t)n, 1);
     ex->zeroed = calloc((size_t)n, 1);
     ex->last_read = calloc((size_t)n, sizeof(int));
-    ex->first_d = calloc((size_t)n, sizeof(int));
     ex->relu_count = calloc((size_t)n, sizeof(int));
     ex->relus = calloc((size_t)n, sizeof(int *));
     ex->vblock = calloc((size_t)n, sizeof(int));
@@ -328,12 +409,14 @@ nr_status nr_exec_create(const nr_graph *g, int max_batch, const nr_exec_options
     ex->rstd = calloc((size_t)n, sizeof(float *));
     ex->cut = calloc((size_t)n, 1);
     ex->keep = calloc((size_t)n, 1);
+    ex->alias = calloc((size_t)n, sizeof(int));
+    ex->fused = calloc((size_t)n, 1);
     ex->scale = calloc((size_t)n, sizeof(float));
     ex->mask = calloc((size_t)n, sizeof(uint64_t *));
     nr_status st = NR_ERR_NOMEM;
-    if (!ex->run || !ex->live_out || !ex->fast || !ex->zeroed || !ex->last_read || !ex->first_d ||
+    if (!ex->run || !ex->live_out || !ex->fast || !ex->zeroed || !ex->last_read ||
         !ex->relu_count || !ex->relus || !ex->vblock || !ex->dblock || !ex->val || !ex->mean || !ex->rstd ||
-        !ex->cut || !ex->keep || !ex->scale || !ex->mask) {
+        !ex->cut || !ex->keep || !ex->scale || !ex->mask || !ex->alias || !ex->fused) {
         nr_error_set(err, NR_ERR_NOMEM, NULL, 0, 0, "out of memory for an executor");
         goto fail;
     }
@@ -357,6 +440,9 @@ void nr_exec_free(nr_exec *ex)
     for (int i = 0; ex->mask && i < ex->n; i++) free(ex->mask[i]);
     free(ex->cut);
     free(ex->keep);
+    free(ex->alias);
+    free(ex->fused);
+    pool_give(ex->opt.pool, ex->relu_scratch, ex->relu_scratch_size);
     free(ex->scale);
     free(ex->mask);
     for (int b = 0; ex->blocks && b < ex->n_blocks; b++) pool_give(ex->opt.pool, ex->blocks[b], ex->block_size[b]);
@@ -367,7 +453,6 @@ void nr_exec_free(nr_exec *ex)
     free(ex->fast);
     free(ex->zeroed);
     free(ex->last_read);
-    free(ex->first_d);
     free(ex->relu_count);
     free(ex->relus);
     free(ex->vblock);
@@ -396,16 +481,18 @@ static const float *param(const nr_exec *ex, const nr_layer *l, int k)
 static void layer_forward(nr_exec *ex, int i)
 {
     const nr_graph *g = ex->g;
-    const nr_layer *l = &g->layers[i], *xl = &g->layers[l->inputs[0]];
+    const nr_layer *l = &g->layers[i], *xl = &g->layers[input_of(ex, l, 0)];
     int B = ex->B;
     float *y = ex->val[i];
-    const float *x = ex->val[l->inputs[0]];
+    int xi = input_of(ex, l, 0), relu_in = ex->fused[xi];
+    const float *x = ex->val[relu_in ? input_of(ex, &g->layers[xi], 0) : xi];
     size_t ny = numel(l, B), nx = numel(xl, B);
     int HW = l->H * l->W;
     nr_window s = window_of(l, xl, B);
     switch (l->kind) {
     case NR_LAYER_CONV:
-        if (ex->fast[i]) nr_conv2d_forward(y, x, param(ex, l, 0), B, xl->C, xl->H, xl->W, l->C, l->kernel, l->stride, l->pad, ex->ws);
+        if (relu_in) nr_relu_conv2d_forward(y, x, param(ex, l, 0), B, xl->C, xl->H, xl->W, l->C, l->kernel, l->stride, l->pad, ex->ws);
+        else if (ex->fast[i]) nr_conv2d_forward(y, x, param(ex, l, 0), B, xl->C, xl->H, xl->W, l->C, l->kernel, l->stride, l->pad, ex->ws);
         else nr_ref_conv_forward(y, x, param(ex, l, 0), &s);
         break;
     case NR_LAYER_BATCHNORM:
@@ -431,12 +518,12 @@ static void layer_forward(nr_exec *ex, int i)
     case NR_LAYER_MAXPOOL: nr_ref_maxpool_forward(y, x, &s); break;
     case NR_LAYER_ADD:
         memcpy(y, x, ny * sizeof *y);
-        for (int k = 1; k < l->n_inputs; k++) nr_add_inplace(y, ex->val[l->inputs[k]], ny);
+        for (int k = 1; k < l->n_inputs; k++) nr_add_inplace(y, ex->val[input_of(ex, l, k)], ny);
         break;
     case NR_LAYER_CONCAT:
         for (int k = 0, c0 = 0; k < l->n_inputs; k++) {
-            const nr_layer *in = &g->layers[l->inputs[k]];
-            nr_ref_channels_put(y, ex->val[l->inputs[k]], B, l->C, c0, in->C, HW, 0);
+            const nr_layer *in = &g->layers[input_of(ex, l, k)];
+            nr_ref_channels_put(y, ex->val[input_of(ex, l, k)], B, l->C, c0, in->C, HW, 0);
             c0 += in->C;
         }
         break;
@@ -490,8 +577,8 @@ nr_status nr_exec_forward(nr_exec *ex, const float *images, int B, float *out,
     ex->val[0] = (float *)images; /* read only: no layer writes layer 0 */
     for (int i = 0; i < ex->n; i++) {
         if (!ex->run[i]) continue;
-        if (i > 0) layer_forward(ex, i);
-        ex->scale[i] = ex->cut[i] ? rescale(ex, ex->val[i], numel(&g->layers[i], B)) : 1.0f;
+        if (i > 0 && !ex->fused[i]) layer_forward(ex, i);
+        ex->scale[i] = ex->cut[i] && ex->val[i] ? rescale(ex, ex->val[i], numel(&g->layers[i], B)) : 1.0f;
         if (sink && ex->relu_count[i]) {
             const nr_layer *l = &g->layers[i];
             nr_relu_input a = {i, ex->val[i], B, l->C, l->H, l->W, ex->relu_count[i], ex->relus[i]};
@@ -499,7 +586,7 @@ nr_status nr_exec_forward(nr_exec *ex, const float *images, int B, float *out,
         }
     }
     if (ex->relu_mode == 1) ex->masks_recorded = 1;
-    if (out) memcpy(out, ex->val[g->output], numel(&g->layers[g->output], B) * sizeof *out);
+    if (out) memcpy(out, ex->val[ex->alias[g->output]], numel(&g->layers[g->output], B) * sizeof *out);
     return NR_OK;
 }
 
@@ -527,23 +614,31 @@ static float *gslot(const nr_exec *ex, float *grad, const nr_layer *l, int k)
 static void layer_backward(nr_exec *ex, int i, const float *dy, float *grad, int want_input)
 {
     const nr_graph *g = ex->g;
-    const nr_layer *l = &g->layers[i], *xl = &g->layers[l->inputs[0]];
+    const nr_layer *l = &g->layers[i], *xl = &g->layers[input_of(ex, l, 0)];
     int B = ex->B, HW = l->H * l->W;
-    const float *x = ex->val[l->inputs[0]];
+    int xi = input_of(ex, l, 0);
+    const float *x = ex->val[xi];
     size_t ny = numel(l, B);
     nr_window s = window_of(l, xl, B);
     if (l->kind == NR_LAYER_ZERO || l->kind == NR_LAYER_INPUT) return;
     if (l->kind == NR_LAYER_ADD || l->kind == NR_LAYER_CONCAT) {
         for (int k = 0, c0 = 0; k < l->n_inputs; k++) {
-            const nr_layer *in = &g->layers[l->inputs[k]];
-            float *dx = dbuf(ex, l->inputs[k], want_input);
+            const nr_layer *in = &g->layers[input_of(ex, l, k)];
+            float *dx = dbuf(ex, input_of(ex, l, k), want_input);
             if (dx && l->kind == NR_LAYER_ADD) nr_add_inplace(dx, dy, ny);
             else if (dx) nr_ref_channels_take(dx, dy, B, l->C, c0, in->C, HW, 1);
             c0 += in->C;
         }
         return;
     }
-    float *dx = dbuf(ex, l->inputs[0], want_input);
+    float *dx = dbuf(ex, xi, want_input);
+    if (l->kind == NR_LAYER_CONV && ex->fused[xi]) { /* its input, relu(x), recomputed for dW */
+        float *dw = gslot(ex, grad, l, 0);
+        if (dw) nr_relu_forward(ex->relu_scratch, ex->val[input_of(ex, xl, 0)], numel(xl, B));
+        nr_conv2d_backward(dx, dw, dy, ex->relu_scratch, param(ex, l, 0), B, xl->C, xl->H, xl->W, l->C,
+                           l->kernel, l->stride, l->pad, ex->ws);
+        return;
+    }
     switch (l->kind) {
     case NR_LAYER_CONV:
         if (ex->fast[i])
@@ -603,7 +698,7 @@ nr_status nr_exec_backward(nr_exec *ex, const float *dout, float *grad, float *d
     const nr_graph *g = ex->g;
     int want_input = dimages != NULL;
     memset(ex->zeroed, 0, (size_t)ex->n);
-    float *d_out = dbuf(ex, g->output, 1);
+    float *d_out = dbuf(ex, ex->alias[g->output], 1);
     nr_add_inplace(d_out, dout, numel(&g->layers[g->output], ex->B));
     for (int i = ex->n - 1; i > 0; i--) {
         if (!ex->live_out[i]) continue;

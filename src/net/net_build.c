@@ -175,18 +175,6 @@ static void mark_needed(nr_net *net)
     }
 }
 
-static nr_status check_config(const nr_macro_config *cfg, nr_error *err)
-{
-    if (cfg->C < 1 || cfg->C > 1024 || cfg->N < 1 || cfg->N > 64 || cfg->num_classes < 1 ||
-        cfg->num_classes > 100000 || cfg->in_channels < 1 || cfg->in_channels > 64 ||
-        cfg->image_size < 4 || cfg->image_size > 1024 || cfg->image_size % 4 != 0)
-        return nr_error_set(err, NR_ERR_INVALID, NULL, 0, 0,
-                            "bad network config C=%d N=%d classes=%d in_channels=%d image_size=%d "
-                            "(need 1<=C<=1024, 1<=N<=64, image size a multiple of 4 in 4..1024)",
-                            cfg->C, cfg->N, cfg->num_classes, cfg->in_channels, cfg->image_size);
-    return NR_OK;
-}
-
 nr_status nr_net_create(const nr_arch *arch, const nr_macro_config *cfg, uint64_t seed,
                         nr_net **out, nr_error *err)
 {
@@ -196,7 +184,7 @@ nr_status nr_net_create(const nr_arch *arch, const nr_macro_config *cfg, uint64_
     for (int e = 0; e < NR_NUM_EDGES; e++)
         if (arch->op[e] >= NR_NUM_OPS)
             return nr_error_set(err, NR_ERR_INVALID, NULL, 0, 0, "edge %d has op code %d", e, arch->op[e]);
-    nr_status st = check_config(cfg, err);
+    nr_status st = nr_macro_config_check(cfg, err);
     if (st) return st;
     nr_net *net = calloc(1, sizeof *net);
     if (!net) goto nomem;

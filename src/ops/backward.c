@@ -87,7 +87,7 @@ static float hsum16(const float *v)
 /* 4 x 4 outputs of the chunk: rows i..i+3 of every A_img against rows j..j+3 of every
  * B_img, accumulated over the images and p in 16 registers (loops fully unrolled), then
  * reduced once. */
-__attribute__((target("avx512f"))) static void dot4x4(const dw_job *J, int i, int j)
+NR_TARGET_AVX512 static void dot4x4(const dw_job *J, int i, int j)
 {
     __m512 acc[4][4];
 #pragma GCC unroll 4

@@ -75,8 +75,8 @@ size_t nr_conv2d_workspace(int B, int Cin, int H, int W, int k, int stride, int 
 /* ---- im2col ---- */
 
 #ifdef NR_HAVE_X86_SIMD
-/* The whole 16-blocks of copy_row; returns how many it copied. */
-NR_TARGET_AVX512 static int copy_row_avx512(float *restrict dst, const float *restrict src, int len, int relu)
+/* copy_row in AVX-512, the tail as one masked step (rows of 8 or 16 pixels are common). */
+NR_TARGET_AVX512 static void copy_row_avx512(float *restrict dst, const float *restrict src, int len, int relu)
 {
     int t = 0;
     const __m512 z = _mm512_setzero_ps();
@@ -84,7 +84,11 @@ NR_TARGET_AVX512 static int copy_row_avx512(float *restrict dst, const float *re
         __m512 v = _mm512_loadu_ps(src + t);
         _mm512_storeu_ps(dst + t, relu ? _mm512_max_ps(z, v) : v); /* max(0, NaN) = NaN */
     }
-    return t;
+    if (t < len) {
+        __mmask16 m = (__mmask16)((1u << (len - t)) - 1u);
+        __m512 v = _mm512_maskz_loadu_ps(m, src + t);
+        _mm512_mask_storeu_ps(dst + t, m, relu ? _mm512_max_ps(z, v) : v);
+    }
 }
 #endif
 
@@ -93,10 +97,8 @@ static void copy_row(float *restrict dst, const float *restrict src, int len, in
 {
 #ifdef NR_HAVE_X86_SIMD
     if (nr_isa_avx512()) {
-        int done = copy_row_avx512(dst, src, len, relu);
-        dst += done;
-        src += done;
-        len -= done;
+        copy_row_avx512(dst, src, len, relu);
+        return;
     }
 #endif
     if (relu)
@@ -367,6 +369,9 @@ static void build_phases(const conv_job *J, const float *img, float *Q)
         }
 }
 
+#ifdef NR_HAVE_X86_SIMD
+NR_CLONES_AVX512
+#endif
 static void image_implicit(const conv_job *J, const float *img, float *outb, float *Q)
 {
     build_phases(J, img, Q);

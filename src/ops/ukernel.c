@@ -22,7 +22,7 @@
 #if defined(__GNUC__) && defined(__x86_64__)
 #include <immintrin.h>
 #define HAVE_AVX512_KERNEL 1
-#define TARGET_AVX512 __attribute__((target("avx512f,fma")))
+#define TARGET_AVX512 NR_TARGET_AVX512
 
 static TARGET_AVX512 inline __mmask16 col_mask(int n, int v)
 {

@@ -93,15 +93,10 @@ nr_status nr_nb201_graph(const nr_arch *arch, const nr_macro_config *cfg, uint64
     for (int e = 0; e < NR_NUM_EDGES; e++)
         if (arch->op[e] >= NR_NUM_OPS)
             return nr_error_set(err, NR_ERR_INVALID, NULL, 0, 0, "edge %d has op code %d", e, arch->op[e]);
-    if (cfg->C < 1 || cfg->C > 1024 || cfg->N < 1 || cfg->N > 64 || cfg->num_classes < 1 ||
-        cfg->num_classes > 100000 || cfg->in_channels < 1 || cfg->in_channels > 64 ||
-        cfg->image_size < 4 || cfg->image_size > 1024 || cfg->image_size % 4 != 0)
-        return nr_error_set(err, NR_ERR_INVALID, NULL, 0, 0,
-                            "bad network config C=%d N=%d classes=%d in_channels=%d image_size=%d "
-                            "(need 1<=C<=1024, 1<=N<=64, image size a multiple of 4 in 4..1024)",
-                            cfg->C, cfg->N, cfg->num_classes, cfg->in_channels, cfg->image_size);
+    nr_status st = nr_macro_config_check(cfg, err);
+    if (st) return st;
     nr_graph *g;
-    nr_status st = nr_graph_new(cfg->in_channels, cfg->image_size, cfg->image_size, &g, err);
+    st = nr_graph_new(cfg->in_channels, cfg->image_size, cfg->image_size, &g, err);
     if (st) return st;
     int C = cfg->C;
     int x = nr_graph_batchnorm(g, nr_graph_conv(g, 0, "stem.0", C, 3, 1, 1, 1, 1), "stem.1", 1);
