@@ -2,9 +2,12 @@
  *
  * An executor is made for one finished graph and a largest batch.  It plans once: which
  * layers must run (nr_graph_liveness), which buffers can be shared (a layer's output buffer
- * is reused once its last reader has run; with backward everything the backward pass reads
- * is kept), and one kernel per layer.  Layers whose output reaches neither the graph output
- * nor, when ReLU inputs are observed, any ReLU input are skipped.
+ * is reused once its last reader has run; with backward what the backward pass reads is
+ * kept), and one kernel per layer.  Layers whose output reaches neither the graph output
+ * nor, when ReLU inputs are observed, any ReLU input are skipped.  Rules that hold for any
+ * graph: ReLU layers reading the same tensor (with the same clip) compute one tensor; a
+ * plain ReLU read only by convs on the fast kernel is applied inside their input copy and
+ * never stored (not with relu_masks).  Results are those of running every layer as written.
  *
  * Kernels: by default each layer runs on the library's fast kernel for its op where one
  * exists (src/ops/: the implicit-GEMM conv for dense undilated convs, the 3x3/1 and 2x2/2
