@@ -13,8 +13,9 @@
  * exists (src/ops/: the implicit-GEMM conv for dense undilated convs, the 3x3/1 and 2x2/2
  * average pools, ReLU, batch norm, global pool, linear) and on the reference kernel
  * otherwise (src/ops/ref_*.c: depthwise/grouped and dilated convs, max pools, other average
- * pools, ReLU6, concat, slice, crop).  reference = 1 runs every conv, pool, ReLU and
- * data-movement layer on the reference kernels: the oracle the tests compare against.
+ * pools, ReLU6, concat, slice, crop).  reference = 1 runs every layer on the reference
+ * kernels (plain loops, sums in double; adds stay plain float adds): the oracle the tests
+ * compare against.
  */
 #ifndef NASRANK_GRAPH_EXEC_H
 #define NASRANK_GRAPH_EXEC_H

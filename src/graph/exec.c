@@ -497,6 +497,9 @@ static void layer_forward(nr_exec *ex, int i)
         break;
     case NR_LAYER_BATCHNORM:
         if (ex->opt.no_bn) memcpy(y, x, ny * sizeof *y);
+        else if (ex->opt.reference)
+            nr_ref_batchnorm_forward(y, ex->mean[i], ex->rstd[i], x, l->affine ? param(ex, l, 0) : NULL,
+                                     l->affine ? param(ex, l, 1) : NULL, B, l->C, HW, BN_EPS);
         else nr_batchnorm_forward(y, ex->mean[i], ex->rstd[i], x, l->affine ? param(ex, l, 0) : NULL,
                                   l->affine ? param(ex, l, 1) : NULL, B, l->C, HW, BN_EPS);
         break;
@@ -531,11 +534,16 @@ static void layer_forward(nr_exec *ex, int i)
     case NR_LAYER_CROP: nr_ref_crop_forward(y, x, B, l->C, xl->H, xl->W, l->top, l->left, l->H, l->W); break;
     case NR_LAYER_ZERO: memset(y, 0, ny * sizeof *y); break;
     case NR_LAYER_IDENTITY: memcpy(y, x, nx * sizeof *y); break;
-    case NR_LAYER_GLOBAL_AVGPOOL: nr_global_avgpool_forward(y, x, B, l->C, xl->H * xl->W); break;
-    case NR_LAYER_LINEAR:
-        nr_linear_forward(y, x, param(ex, l, 0), l->bias && !ex->opt.no_linear_bias ? param(ex, l, 1) : NULL, B,
-                          xl->C * xl->H * xl->W, l->C);
+    case NR_LAYER_GLOBAL_AVGPOOL:
+        if (ex->opt.reference) nr_ref_global_avgpool_forward(y, x, B, l->C, xl->H * xl->W);
+        else nr_global_avgpool_forward(y, x, B, l->C, xl->H * xl->W);
         break;
+    case NR_LAYER_LINEAR: {
+        const float *b = l->bias && !ex->opt.no_linear_bias ? param(ex, l, 1) : NULL;
+        if (ex->opt.reference) nr_ref_linear_forward(y, x, param(ex, l, 0), b, B, xl->C * xl->H * xl->W, l->C);
+        else nr_linear_forward(y, x, param(ex, l, 0), b, B, xl->C * xl->H * xl->W, l->C);
+        break;
+    }
     default: break;
     }
 }
@@ -649,6 +657,9 @@ static void layer_backward(nr_exec *ex, int i, const float *dy, float *grad, int
     case NR_LAYER_BATCHNORM:
         if (ex->opt.no_bn) {
             if (dx) nr_add_inplace(dx, dy, ny);
+        } else if (ex->opt.reference) {
+            nr_ref_batchnorm_backward(dx, l->affine ? gslot(ex, grad, l, 0) : NULL, l->affine ? gslot(ex, grad, l, 1) : NULL,
+                                      dy, x, l->affine ? param(ex, l, 0) : NULL, B, l->C, HW, BN_EPS);
         } else {
             nr_batchnorm_backward(dx, l->affine ? gslot(ex, grad, l, 0) : NULL, l->affine ? gslot(ex, grad, l, 1) : NULL,
                                   dy, x, ex->mean[i], ex->rstd[i], l->affine ? param(ex, l, 0) : NULL, B, l->C, HW);
@@ -679,12 +690,17 @@ static void layer_backward(nr_exec *ex, int i, const float *dy, float *grad, int
         if (dx) nr_add_inplace(dx, dy, ny);
         break;
     case NR_LAYER_GLOBAL_AVGPOOL:
-        if (dx) nr_global_avgpool_backward(dx, dy, B, l->C, xl->H * xl->W);
+        if (dx && ex->opt.reference) nr_ref_global_avgpool_backward(dx, dy, B, l->C, xl->H * xl->W);
+        else if (dx) nr_global_avgpool_backward(dx, dy, B, l->C, xl->H * xl->W);
         break;
-    case NR_LAYER_LINEAR:
-        nr_linear_backward(dx, gslot(ex, grad, l, 0), l->bias && !ex->opt.no_linear_bias ? gslot(ex, grad, l, 1) : NULL, dy, x,
-                           param(ex, l, 0), B, xl->C * xl->H * xl->W, l->C);
+    case NR_LAYER_LINEAR: {
+        float *db = l->bias && !ex->opt.no_linear_bias ? gslot(ex, grad, l, 1) : NULL;
+        if (ex->opt.reference)
+            nr_ref_linear_backward(dx, gslot(ex, grad, l, 0), db, dy, x, param(ex, l, 0), B, xl->C * xl->H * xl->W, l->C);
+        else
+            nr_linear_backward(dx, gslot(ex, grad, l, 0), db, dy, x, param(ex, l, 0), B, xl->C * xl->H * xl->W, l->C);
         break;
+    }
     default: break;
     }
 }

@@ -51,4 +51,26 @@ void nr_ref_crop_forward(float *y, const float *x, int B, int C, int H, int W, i
 void nr_ref_crop_backward(float *dx, const float *dy, int B, int C, int H, int W, int top,
                           int left, int Ho, int Wo);
 
+/* train-mode batch norm per channel c over its n = B*HW values, in double:
+ *   mean = sum x / n, var = sum (x - mean)^2 / n (biased), rstd = 1 / sqrt(var + eps),
+ *   y = (x - mean) * rstd * gamma[c] + beta[c]          (gamma/beta NULL: 1/0)
+ * mean/rstd (C) receive the statistics when non-NULL.  Backward, xhat = (x - mean) * rstd:
+ *   dbeta += sum dy,  dgamma += sum dy * xhat,
+ *   dx += gamma * rstd * (dy - sum(dy)/n - xhat * sum(dy * xhat)/n)
+ * recomputing the statistics from x.  Any of dx, dgamma, dbeta may be NULL. */
+void nr_ref_batchnorm_forward(float *y, float *mean, float *rstd, const float *x, const float *gamma,
+                              const float *beta, int B, int C, int HW, double eps);
+void nr_ref_batchnorm_backward(float *dx, float *dgamma, float *dbeta, const float *dy, const float *x,
+                               const float *gamma, int B, int C, int HW, double eps);
+
+/* global average pool: y (B, C) = mean over HW; backward dx += dy / HW. */
+void nr_ref_global_avgpool_forward(float *y, const float *x, int B, int C, int HW);
+void nr_ref_global_avgpool_backward(float *dx, const float *dy, int B, int C, int HW);
+
+/* linear: y (B, Out) = x (B, In) w^T + b (b may be NULL); backward dx += dy w,
+ * dw += dy^T x, db += sum_b dy (each may be NULL). */
+void nr_ref_linear_forward(float *y, const float *x, const float *w, const float *b, int B, int In, int Out);
+void nr_ref_linear_backward(float *dx, float *dw, float *db, const float *dy, const float *x, const float *w,
+                            int B, int In, int Out);
+
 #endif
