@@ -404,7 +404,7 @@ static void test_network(void)
         c.B = B;
         TEST(archs[t]) {
             CHECK(nr_net_create(&a, &cfg, 11 + t, &c.net, &err) == NR_OK);
-            nr_tape_mode mode = {0, 0, 0, 1};
+            nr_tape_mode mode = {.relu_masks = 1};
             CHECK(nr_tape_create_mode(c.net, B, &mode, &c.tape, &err) == NR_OK);
             if (!c.tape) continue;
             size_t nx = (size_t)B * 3 * S * S, np = nr_net_num_params(c.net);

@@ -48,7 +48,6 @@ typedef struct tape_group {
 } tape_group;
 
 typedef struct tape_stage {
-    float scale;         /* factor applied to the stage input (rescale mode), else 1 */
     float *in;           /* stage input (borrowed: the previous stage's output) */
     /* cells */
     float *node[4];      /* node[0] = in; 1..3 owned when live */
@@ -66,10 +65,6 @@ struct nr_tape {
     int masks_alloc;             /* created with relu_masks != 0: mask buffers exist */
     int Bcap, B;                 /* capacity and batch of the last forward */
     int live[4];                 /* node j reaches node 3 through non-none edges */
-    double *fisher;
-    double *fisher_k;            /* per-channel fisher scratch (the widest layer) */
-    size_t fisher_cap;
-    double log2_scale;
     /* records */
     float *mem;
     size_t mem_cap;
@@ -274,13 +269,6 @@ static nr_status plan(nr_tape *t, nr_error *err)
     }
     s = (carver){t->scr, NULL, 0, 0, 0};
     carve_scratch(t, &s);
-    size_t fk = (size_t)(3 * 4 * net->cfg.C > net->cfg.num_classes ? 3 * 4 * net->cfg.C : net->cfg.num_classes);
-    if (fk > t->fisher_cap) {
-        free(t->fisher_k);
-        t->fisher_cap = 0;
-        if (!(t->fisher_k = malloc(fk * sizeof(double)))) goto nomem;
-        t->fisher_cap = fk;
-    }
     return NR_OK;
 nomem:
     return nr_error_set(err, NR_ERR_NOMEM, NULL, 0, 0, "out of memory for the backward tape (batch %d)", t->Bcap);
@@ -312,20 +300,11 @@ nr_status nr_tape_create(nr_net *net, int B, nr_tape **out, nr_error *err)
     return nr_tape_create_mode(net, B, NULL, out, err);
 }
 
-nr_status nr_tape_rebind(nr_tape *t, nr_net *net, nr_error *err)
-{
-    t->net = net;
-    t->B = 0;
-    return plan(t, err);
-}
-
 void nr_tape_set_relu_masks(nr_tape *t, int relu_masks)
 {
     if (t->masks_alloc && relu_masks >= 0 && relu_masks <= 2) t->mode.relu_masks = relu_masks;
 }
 
-double nr_tape_log2_scale(const nr_tape *t) { return t->log2_scale; }
-void nr_tape_set_fisher(nr_tape *t, double *acc) { t->fisher = acc; }
 
 void nr_tape_free(nr_tape *t)
 {
@@ -334,7 +313,6 @@ void nr_tape_free(nr_tape *t)
     free(t->bits);
     free(t->scr);
     free(t->st);
-    free(t->fisher_k);
     free(t);
 }
 
@@ -381,30 +359,11 @@ static void relu_back(const nr_tape *t, float *dx, const float *dy, const float 
     else nr_relu_backward(dx, dy, x, n);
 }
 
-/* out = BN(y) with the statistics recorded, or out = y when BN is off. */
+/* out = BN(y) with the statistics recorded. */
 static void bn_fwd(const nr_tape *t, float *out, float *mean, float *rstd, const float *y,
                    const float *g, const float *b, int C, int HW)
 {
-    if (t->mode.no_bn) {
-        if (out != y) memcpy(out, y, (size_t)t->B * C * HW * sizeof(float));
-        return;
-    }
     nr_batchnorm_forward(out, mean, rstd, y, g, b, t->B, C, HW, BN_EPS);
-}
-
-/* Multiplies x by a power of two that brings max|x| near 1; returns the factor. */
-static float rescale(nr_tape *t, float *x, size_t n)
-{
-    if (!t->mode.rescale) return 1.0f;
-    float mx = 0.0f;
-    for (size_t i = 0; i < n; i++) mx = fabsf(x[i]) > mx ? fabsf(x[i]) : mx;
-    if (!(mx > 0.0f) || !isfinite(mx)) return 1.0f;
-    int e;
-    frexpf(mx, &e);
-    float s = ldexpf(1.0f, -e);
-    for (size_t i = 0; i < n; i++) x[i] *= s;
-    t->log2_scale -= e;
-    return s;
 }
 
 static void cell_fwd(nr_tape *t, const nr_stage *ns, tape_stage *ts)
@@ -473,7 +432,6 @@ nr_status nr_tape_forward(nr_tape *t, const float *images, int B, float *logits,
     int C = cfg->C, S = cfg->image_size, HW0 = S * S;
     t->B = B;
     t->images = images;
-    t->log2_scale = 0.0;
     nr_conv2d_forward(t->stem_y, images, net->stem_w, B, cfg->in_channels, S, S, C, 3, 1, 1, t->ws);
     bn_fwd(t, t->stem_out, t->stem_m, t->stem_r, t->stem_y, net->stem_g, net->stem_b, C, HW0);
     float *cur = t->stem_out;
@@ -481,7 +439,6 @@ nr_status nr_tape_forward(nr_tape *t, const float *images, int B, float *logits,
         const nr_stage *ns = &net->stages[s];
         tape_stage *ts = &t->st[s];
         ts->in = cur;
-        ts->scale = rescale(t, cur, (size_t)B * ns->Cin * ns->H * ns->H);
         if (ns->kind == NR_STAGE_CELL) {
             ts->node[0] = cur;
             cell_fwd(t, ns, ts);
@@ -496,51 +453,12 @@ nr_status nr_tape_forward(nr_tape *t, const float *images, int B, float *logits,
     bn_fwd(t, t->z, t->zm, t->zr, cur, net->last_g, net->last_b, Cl, Hl * Hl);
     relu_in(t, t->R, t->z, t->mask_z, nl);
     nr_global_avgpool_forward(t->p, t->R, B, Cl, Hl * Hl);
-    nr_linear_forward(t->logits, t->p, net->fc_w, t->mode.no_fc_bias ? NULL : net->fc_b, B, Cl, K);
+    nr_linear_forward(t->logits, t->p, net->fc_w, net->fc_b, B, Cl, K);
     if (logits) memcpy(logits, t->logits, (size_t)B * K * sizeof(float));
     return NR_OK;
 }
 
 /* --------------------------------------------------------------------------- backward */
-
-/* The zero-cost fisher of one layer: a (B, K, HW) output, da its gradient.  Per channel k
- * (a task each): F_k = 0.5 * mean_b (sum_hw a * da)^2, the inner sums in 16 float lanes,
- * per image in double; then fan_in * sum_k F_k in channel order. */
-typedef struct fisher_job {
-    const float *a, *da;
-    double *out; /* (K) */
-    int B, K, HW;
-} fisher_job;
-
-static void fisher_task(void *ctx, long k, int tid)
-{
-    (void)tid;
-    const fisher_job *J = ctx;
-    int full = J->HW / 16 * 16;
-    double sq = 0.0;
-    for (int b = 0; b < J->B; b++) {
-        const float *restrict x = J->a + ((size_t)b * J->K + k) * J->HW;
-        const float *restrict g = J->da + ((size_t)b * J->K + k) * J->HW;
-        float lane[16] = {0};
-        for (int i = 0; i < full; i += 16)
-            for (int l = 0; l < 16; l++) lane[l] += x[i + l] * g[i + l];
-        double s = 0.0;
-        for (int i = full; i < J->HW; i++) s += (double)x[i] * g[i];
-        for (int l = 0; l < 16; l++) s += lane[l];
-        sq += s * s;
-    }
-    J->out[k] = 0.5 * sq / J->B;
-}
-
-static void fisher_add(const nr_tape *t, const float *a, const float *da, int K, int HW, int fan_in)
-{
-    if (!t->fisher) return;
-    fisher_job J = {a, da, t->fisher_k, t->B, K, HW};
-    nr_parallel_for(K, fisher_task, &J);
-    double total = 0.0;
-    for (int k = 0; k < K; k++) total += t->fisher_k[k];
-    *t->fisher += (double)fan_in * total;
-}
 
 /* Gradient slot of a parameter pointer (NULL when no parameter gradients are wanted). */
 static float *gslot(const nr_tape *t, float *grad, const float *param)
@@ -548,14 +466,12 @@ static float *gslot(const nr_tape *t, float *grad, const float *param)
     return grad ? grad + (param - t->net->params) : NULL;
 }
 
-/* dy of BN given the gradient of its output: dx = BN^T(dout) into a zeroed buffer, or the
- * output gradient itself when BN is off.  Returns the buffer holding the conv output's
- * gradient. */
+/* dy of BN given the gradient of its output: dx = BN^T(dout) into a zeroed buffer.  Returns
+ * the buffer holding the conv output's gradient. */
 static float *bn_back(const nr_tape *t, float *buf, const float *dout, const float *y,
                       const float *mean, const float *rstd, const float *gamma, float *dgamma,
                       float *dbeta, int C, int HW)
 {
-    if (t->mode.no_bn) return (float *)dout;
     memset(buf, 0, (size_t)t->B * C * HW * sizeof(float));
     nr_batchnorm_backward(buf, dgamma, dbeta, dout, y, mean, rstd, gamma, t->B, C, HW);
     return buf;
@@ -600,7 +516,6 @@ static void cell_bwd(nr_tape *t, const nr_stage *ns, tape_stage *ts, float **dn,
             }
             float *dy = bn_back(t, t->dtmp, dstack, tg->y, tg->mean, tg->rstd, ng->gamma,
                                 gslot(t, grad, ng->gamma), gslot(t, grad, ng->beta), mC, HW);
-            fisher_add(t, tg->y, dy, mC, HW, C * ng->k * ng->k);
             nr_conv2d_backward(t->dR, gslot(t, grad, ng->w), dy, t->R, ng->w, B, C, H, H, mC,
                                ng->k, 1, ng->k / 2, t->ws);
         }
@@ -616,7 +531,6 @@ static void resblock_bwd(nr_tape *t, const nr_stage *ns, tape_stage *ts, const f
     size_t nin = (size_t)B * ci * H * H, nout = (size_t)B * co * HWo;
     const float *x = ts->in;
     /* shortcut: sc = conv1x1(avgpool2x2(x)) */
-    fisher_add(t, ts->sc, dout, co, HWo, ci);
     size_t np = (size_t)B * ci * HWo;
     float *dP = t->dR; /* free until conv_a */
     if (grad) nr_avgpool2x2_forward(t->P, x, B, ci, H, H);
@@ -626,7 +540,6 @@ static void resblock_bwd(nr_tape *t, const nr_stage *ns, tape_stage *ts, const f
     /* conv_b: out += BN_b(conv_b(relu(a))) */
     float *dyb = bn_back(t, t->dtmp, dout, ts->yb, ts->mb, ts->rb, ns->gb, gslot(t, grad, ns->gb),
                          gslot(t, grad, ns->bb), co, HWo);
-    fisher_add(t, ts->yb, dyb, co, HWo, co * 9);
     if (grad) relu_in(t, t->R, ts->a, ts->mask_a, nout);
     memset(t->dR, 0, nout * sizeof(float));
     nr_conv2d_backward(t->dR, gslot(t, grad, ns->wb), dyb, t->R, ns->wb, B, co, Ho, Ho, co, 3, 1, 1, t->ws);
@@ -636,17 +549,10 @@ static void resblock_bwd(nr_tape *t, const nr_stage *ns, tape_stage *ts, const f
     /* conv_a: a = BN_a(conv_a(relu(x))), stride 2 */
     float *dya = bn_back(t, t->dtmp, da, ts->ya, ts->ma, ts->ra, ns->ga, gslot(t, grad, ns->ga),
                          gslot(t, grad, ns->ba), co, HWo);
-    fisher_add(t, ts->ya, dya, co, HWo, ci * 9);
     if (grad) relu_in(t, t->R, x, ts->mask_x, nin);
     memset(t->dR, 0, nin * sizeof(float));
     nr_conv2d_backward(t->dR, gslot(t, grad, ns->wa), dya, t->R, ns->wa, B, ci, H, H, co, 3, 2, 1, t->ws);
     relu_back(t, dx, t->dR, x, ts->mask_x, nin);
-}
-
-static void scale_inplace(float *x, size_t n, float s)
-{
-    if (s == 1.0f) return;
-    for (size_t i = 0; i < n; i++) x[i] *= s;
 }
 
 nr_status nr_tape_backward(nr_tape *t, const float *dlogits, float *grad, float *dimages, nr_error *err)
@@ -664,10 +570,9 @@ nr_status nr_tape_backward(nr_tape *t, const float *dlogits, float *grad, float 
     if (saved_masks == 1) t->mode.relu_masks = 2;
 
     /* top: logits = linear(p), p = gap(relu(z)), z = BN(last stage output) */
-    fisher_add(t, t->logits, dlogits, K, 1, Cl);
     float *dp = t->dtmp;
     memset(dp, 0, (size_t)B * Cl * sizeof(float));
-    nr_linear_backward(dp, gslot(t, grad, net->fc_w), t->mode.no_fc_bias ? NULL : gslot(t, grad, net->fc_b),
+    nr_linear_backward(dp, gslot(t, grad, net->fc_w), gslot(t, grad, net->fc_b),
                        dlogits, t->p, net->fc_w, B, Cl, K);
     float *dr = t->dR;
     memset(dr, 0, nl * sizeof(float));
@@ -679,13 +584,9 @@ nr_status nr_tape_backward(nr_tape *t, const float *dlogits, float *grad, float 
     const tape_stage *last = &t->st[net->num_stages - 1];
     const float *last_in = net->stages[net->num_stages - 1].kind == NR_STAGE_CELL ? last->node[3] : last->out;
     float *dcur;
-    if (t->mode.no_bn) {
-        memcpy(dn[3], dz, nl * sizeof(float));
-    } else {
-        memset(dn[3], 0, nl * sizeof(float));
-        nr_batchnorm_backward(dn[3], gslot(t, grad, net->last_g), gslot(t, grad, net->last_b), dz, last_in,
-                              t->zm, t->zr, net->last_g, B, Cl, HWl);
-    }
+    memset(dn[3], 0, nl * sizeof(float));
+    nr_batchnorm_backward(dn[3], gslot(t, grad, net->last_g), gslot(t, grad, net->last_b), dz, last_in,
+                          t->zm, t->zr, net->last_g, B, Cl, HWl);
     for (int s = net->num_stages - 1; s >= 0; s--) {
         const nr_stage *ns = &net->stages[s];
         tape_stage *ts = &t->st[s];
@@ -696,7 +597,6 @@ nr_status nr_tape_backward(nr_tape *t, const float *dlogits, float *grad, float 
             memset(dn[0], 0, nin * sizeof(float));
             resblock_bwd(t, ns, ts, dn[3], dn[0], grad);
         }
-        scale_inplace(dn[0], nin, ts->scale);
         /* d(stage input) becomes d(previous stage output) */
         float *tmp = dn[3];
         dn[3] = dn[0];
@@ -706,7 +606,6 @@ nr_status nr_tape_backward(nr_tape *t, const float *dlogits, float *grad, float 
     /* stem: stem_out = BN(conv(images)) */
     float *dy = bn_back(t, t->dtmp, dcur, t->stem_y, t->stem_m, t->stem_r, net->stem_g,
                         gslot(t, grad, net->stem_g), gslot(t, grad, net->stem_b), C, S * S);
-    fisher_add(t, t->stem_y, dy, C, S * S, cfg->in_channels * 9);
     nr_conv2d_backward(dimages, gslot(t, grad, net->stem_w), dy, t->images, net->stem_w, B,
                        cfg->in_channels, S, S, C, 3, 1, 1, t->ws);
     t->mode.relu_masks = saved_masks;
