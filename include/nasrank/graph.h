@@ -147,6 +147,9 @@ float *nr_graph_params(nr_graph *g);
 const float *nr_graph_params_const(const nr_graph *g);
 /* Index of the tensor with this name, or -1. */
 long nr_graph_find_tensor(const nr_graph *g, const char *name);
+/* Fan-in of layer i's weights: Cin/groups*k*k for a conv, In for a linear, 0 otherwise (the
+ * init's bound is 1/sqrt of it; fisher scales by it). */
+int nr_graph_fan_in(const nr_graph *g, int i);
 /* Multiply-adds per image of every conv (k*k*Cin/groups*Cout*Ho*Wo) and linear (In*Out, plus
  * Out with a bias), the convention of NAS-Bench-201's cost tables. */
 double nr_graph_flops(const nr_graph *g);

@@ -462,13 +462,16 @@ static int init_fan_in(const nr_graph *g, const nr_param_tensor *t, int *ones)
 {
     const nr_layer *l = &g->layers[t->layer];
     int which = (int)(t - g->tensors) - l->param; /* 0 weight, 1 bias */
-    *ones = 0;
-    switch (l->kind) {
-    case NR_LAYER_CONV: return t->shape[1] * t->shape[2] * t->shape[3];
-    case NR_LAYER_LINEAR: return g->tensors[l->param].shape[1];
-    case NR_LAYER_BATCHNORM: *ones = which == 0; return 0;
-    default: return 0;
-    }
+    *ones = l->kind == NR_LAYER_BATCHNORM && which == 0;
+    return l->kind == NR_LAYER_CONV || l->kind == NR_LAYER_LINEAR ? nr_graph_fan_in(g, t->layer) : 0;
+}
+
+int nr_graph_fan_in(const nr_graph *g, int i)
+{
+    const nr_layer *l = nr_graph_layer(g, i);
+    if (!l || l->param < 0 || (l->kind != NR_LAYER_CONV && l->kind != NR_LAYER_LINEAR)) return 0;
+    const nr_param_tensor *w = &g->tensors[l->param];
+    return l->kind == NR_LAYER_CONV ? w->shape[1] * w->shape[2] * w->shape[3] : w->shape[1];
 }
 
 nr_status nr_graph_finish(nr_graph *g, uint64_t seed, nr_error *err)

@@ -258,8 +258,7 @@ static void fisher_hook(void *ctx, const nr_graph *g, int layer, const float *y,
     fisher_acc *F = ctx;
     const nr_layer *l = nr_graph_layer(g, layer);
     if (l->kind != NR_LAYER_CONV && l->kind != NR_LAYER_LINEAR) return;
-    const nr_param_tensor *w = nr_graph_tensor(g, (size_t)l->param);
-    int fan_in = l->kind == NR_LAYER_CONV ? w->shape[1] * w->shape[2] * w->shape[3] : w->shape[1];
+    int fan_in = nr_graph_fan_in(g, layer);
     if ((size_t)l->C > F->cap) {
         double *p = realloc(F->per_channel, (size_t)l->C * sizeof *p);
         if (!p) {
